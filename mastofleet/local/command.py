@@ -1,0 +1,120 @@
+"""`mastofleet local ...`: boot, inspect, enter and remove the local fleet.
+
+up [HOST ...] [--fresh]     boot hosts (default: the six default ones); idempotent
+down [HOST ...] [--purge]   power off and remove hosts; all of them: network too
+status                      a table of hosts, their systemd state and memory
+ssh HOST [COMMAND ...]      ssh in as root with the harness key
+exec HOST COMMAND ...       run a command inside a host without SSH (for rescue)
+"""
+
+import argparse
+import subprocess
+import sys
+
+from mastofleet.local import lifecycle, machine, ssh, status
+from mastofleet.local.errors import LocalFleetError
+from mastofleet.local.machines import DEFAULT_MACHINES, MACHINES
+from mastofleet.local.prerequisites import root_problem
+
+USAGE_ERROR = 2
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="mastofleet local",
+        description="The fleet as real systemd hosts on this machine (systemd-nspawn).",
+    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up = commands.add_parser(
+        "up", help="boot hosts and wait until they run and answer SSH"
+    )
+    up.add_argument(
+        "hosts",
+        nargs="*",
+        metavar="HOST",
+        help=f"default: {' '.join(DEFAULT_MACHINES)}",
+    )
+    up.add_argument(
+        "--fresh",
+        action="store_true",
+        help="throw away the named hosts' overlays and boot them anew",
+    )
+    down = commands.add_parser("down", help="power off and remove hosts (default: all)")
+    down.add_argument("hosts", nargs="*", metavar="HOST")
+    down.add_argument(
+        "--purge",
+        action="store_true",
+        help="also delete the base image and the SSH key",
+    )
+    commands.add_parser("status", help="show every host's state")
+    ssh_command = commands.add_parser("ssh", help="ssh into a host as root")
+    ssh_command.add_argument("host", metavar="HOST")
+    ssh_command.add_argument(
+        "remote_command", nargs=argparse.REMAINDER, metavar="COMMAND"
+    )
+    exec_command = commands.add_parser(
+        "exec", help="run a command in a host through nsenter (no SSH)"
+    )
+    exec_command.add_argument("host", metavar="HOST")
+    exec_command.add_argument(
+        "inner_command", nargs=argparse.REMAINDER, metavar="COMMAND"
+    )
+    return root
+
+
+def unknown_hosts(names: list[str]) -> list[str]:
+    return [name for name in names if name not in MACHINES]
+
+
+def dispatch(arguments: argparse.Namespace) -> int:
+    if arguments.command == "up":
+        return lifecycle.up(arguments.hosts or list(DEFAULT_MACHINES), arguments.fresh)
+    if arguments.command == "down":
+        return lifecycle.down(arguments.hosts, arguments.purge)
+    if arguments.command == "status":
+        return status.status()
+    if arguments.command == "ssh":
+        return subprocess.call(
+            ssh.command(MACHINES[arguments.host], arguments.remote_command)
+        )
+    if arguments.command == "exec":
+        argv = machine.enter_command(arguments.host, arguments.inner_command)
+        return subprocess.call(argv, env=machine.CONTAINER_ENVIRONMENT)
+    raise AssertionError(arguments.command)
+
+
+def run(argv: list[str]) -> int:
+    """Run `mastofleet local` with ``argv`` (after `local`); return the exit code."""
+    try:
+        arguments = parser().parse_args(argv)
+    except SystemExit as exit_request:  # --help, or a usage error already printed
+        return int(exit_request.code or 0)
+    names = (
+        arguments.hosts
+        if arguments.command in ("up", "down")
+        else [arguments.host]
+        if arguments.command in ("ssh", "exec")
+        else []
+    )
+    unknown = unknown_hosts(names)
+    if unknown:
+        print(
+            f"mastofleet local: unknown host {', '.join(unknown)}; the machines are: {' '.join(MACHINES)}",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
+    if arguments.command == "exec" and not arguments.inner_command:
+        print(
+            "mastofleet local: exec needs a command, e.g. `exec nixie systemctl --failed`",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
+    problem = root_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return USAGE_ERROR
+    try:
+        return dispatch(arguments)
+    except LocalFleetError as error:
+        print(f"mastofleet local {arguments.command}: {error}", file=sys.stderr)
+        return 1
