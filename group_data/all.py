@@ -1,0 +1,55 @@
+"""Instance-wide settings of the fleet: every host sees these.
+
+Secrets are never written here, only referenced as "secret:NAME"; their values live in the
+age-encrypted secrets file (`mastofleet secrets init`) or in MASTOFLEET_SECRET_<NAME>.
+"""
+
+fleet_name = "hachyderm"
+
+instance = {
+    "local_domain": "hachyderm.example",
+    "version": "v4.6.5",
+    "default_locale": "en",
+}
+
+# Where the code comes from and how its runtime is installed (see mastofleet.model.CodeSource/Install).
+code_source = {"git_url": "https://github.com/mastodon/mastodon.git"}
+install = {"ruby": "debian", "node": "nodesource", "yarn_command": "yarn"}
+
+private_network = "10.0.0.0/16"
+
+postgres = {
+    "version": 17,
+    "memory_mb": 16384,  # a CCX33-class db host
+    "cpus": 8,
+    "max_connections": 300,
+    "reserved_connections": 10,
+    "password": "secret:postgres_password",
+}
+
+pgbouncer = {"enabled": True, "max_client_connections": 1000, "default_pool_size": 150, "reserve_pool_size": 20}
+
+redis = {"password": "secret:redis_password"}
+
+object_storage = {
+    "provider": "spaces",
+    "endpoint": "https://fra1.digitaloceanspaces.com",
+    "region": "fra1",
+    "bucket": "hachyderm-media",
+    "alias_host": "media.hachyderm.example",
+    "access_key": "secret:object_storage_access_key",
+    "secret_key": "secret:object_storage_secret_key",
+}
+
+smtp = {
+    "server": "smtp.hachyderm.example",
+    "port": 587,
+    "login": "mastodon",
+    "password": "secret:smtp_password",
+    "from_address": "notifications@hachyderm.example",
+}
+
+tls = {"mode": "certbot", "email": "admin@hachyderm.example"}
+
+# Relative to the project directory; committed encrypted, decrypted in memory at deploy time.
+secrets_file = "secrets/hachyderm.json"

@@ -1,0 +1,102 @@
+"""`mastofleet`: check, render and operate a Mastodon fleet.
+
+Exit codes: 0 done, 1 the fleet (or the operation) has problems, 2 bad input (unreadable
+inventory, missing file, not root where root is needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from mastofleet.problems import FleetError, InventoryError
+from mastofleet.secrets import SecretError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _check(arguments: argparse.Namespace) -> int:
+    from mastofleet.fleet import load_fleet
+    from mastofleet.report import fleet_table
+
+    fleet, _ = load_fleet(arguments.inventory)
+    print(fleet_table(fleet))
+    return 0
+
+
+def _render(arguments: argparse.Namespace) -> int:
+    from mastofleet.fleet import load_fleet
+    from mastofleet.render import render_fleet
+
+    fleet, _ = load_fleet(arguments.inventory)
+    written = render_fleet(fleet, Path(arguments.output))
+    print(f"wrote {len(written)} files for {len(fleet.hosts)} hosts into {arguments.output} (secrets masked)")
+    return 0
+
+
+def _secrets(arguments: argparse.Namespace) -> int:
+    from mastofleet import secrets_command
+
+    return secrets_command.run(arguments)
+
+
+def _local(arguments: argparse.Namespace) -> int:
+    from mastofleet.local.command import run
+
+    return run(list(arguments.rest))
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="mastofleet", description=__doc__.splitlines()[0] if __doc__ else None)
+    commands = top.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="validate the fleet and print it")
+    check.add_argument("inventory")
+    check.set_defaults(handler=_check)
+
+    render = commands.add_parser("render", help="write every file the deploy would put on every host")
+    render.add_argument("inventory")
+    render.add_argument("output")
+    render.set_defaults(handler=_render)
+
+    secrets = commands.add_parser("secrets", help="the fleet's age-encrypted secrets")
+    secret_commands = secrets.add_subparsers(dest="secrets_command", required=True)
+    init = secret_commands.add_parser("init", help="generate every secret once")
+    init.add_argument("inventory")
+    init.add_argument("--recipient", action="append", default=[], help="age public key (repeatable)")
+    init.add_argument("--key-file", help="create a new age key here and encrypt to it")
+    init.add_argument("--force", action="store_true", help="regenerate secrets that already exist")
+    show = secret_commands.add_parser("show", help="list the secrets (names only)")
+    show.add_argument("inventory")
+    show.add_argument("--names", action="store_true", required=True)
+    set_secret = secret_commands.add_parser("set", help="store one secret, value read from stdin")
+    set_secret.add_argument("inventory")
+    set_secret.add_argument("name")
+    secrets.set_defaults(handler=_secrets)
+
+    local = commands.add_parser("local", help="the local fleet on systemd-nspawn: up | down | status | ssh")
+    local.add_argument("rest", nargs=argparse.REMAINDER)
+    local.set_defaults(handler=_local)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    handler: Handler = arguments.handler
+    try:
+        return handler(arguments)
+    except InventoryError as error:
+        print(f"mastofleet: {error}", file=sys.stderr)
+        return 2
+    except FleetError as error:
+        print(f"mastofleet: {error}", file=sys.stderr)
+        return 1
+    except SecretError as error:
+        print(f"mastofleet: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""One `@deploy()` per role; `ROLE_FILES` lists which files each role renders on which hosts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mastofleet.deploys import base, mastodon, nginx, pgbouncer, postgres, redis, sidekiq, streaming, web
+from mastofleet.files import RoleFiles
+from mastofleet.model import Fleet, Host, Role
+
+Applies = Callable[[Fleet, Host], bool]
+
+
+def _has(role: Role) -> Applies:
+    return lambda fleet, host: host.has(role)
+
+
+ROLE_FILES: list[tuple[Applies, RoleFiles]] = [
+    (lambda fleet, host: True, base.files_for),
+    (_has(Role.db), postgres.files_for),
+    (lambda fleet, host: host.has(Role.db) and fleet.pgbouncer.enabled, pgbouncer.files_for),
+    (_has(Role.redis), redis.files_for),
+    (_has(Role.app), mastodon.files_for),
+    (_has(Role.app), web.files_for),
+    (_has(Role.app), streaming.files_for),
+    (_has(Role.app), sidekiq.files_for),
+    (_has(Role.lb), nginx.files_for),
+]

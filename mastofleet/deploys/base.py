@@ -1,0 +1,56 @@
+"""The base every host gets: packages, locale and timezone, a bounded journal, security updates."""
+
+from __future__ import annotations
+
+from pyinfra.api import deploy
+from pyinfra.operations import apt, files, server, systemd
+
+from mastofleet.files import ConfigFile, SecretValues
+from mastofleet.model import Fleet, Host
+from mastofleet.operations import changed, put_files
+from mastofleet.templating import render
+
+PACKAGES = [
+    "ca-certificates",
+    "curl",
+    "gnupg",
+    "locales",
+    "tzdata",
+    "sudo",
+    "unattended-upgrades",
+    "procps",
+    "iproute2",
+    "netcat-openbsd",
+]
+LOCALE = "en_US.UTF-8"
+
+
+def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+    return [
+        ConfigFile(
+            "/etc/systemd/journald.conf.d/50-mastofleet.conf",
+            render("base/journald.conf.j2", journal_max_use="2G"),
+        ),
+        ConfigFile("/etc/apt/apt.conf.d/20auto-upgrades", render("base/20auto-upgrades.j2")),
+        ConfigFile("/etc/default/locale", render("base/locale.j2", locale=LOCALE)),
+        ConfigFile("/etc/locale.gen", f"{LOCALE} UTF-8\n"),
+    ]
+
+
+@deploy("Base system")
+def base(fleet: Fleet, host: Host) -> None:
+    """
+    Prepare any fleet host: Debian packages, the UTF-8 locale, UTC, a persistent journal bounded
+    in size, and daily unattended security upgrades.
+    """
+    apt.update(name="Refresh apt lists", cache_time=3600)
+    apt.packages(name="Install base packages", packages=PACKAGES)
+    files.link(name="Use UTC", path="/etc/localtime", target="/usr/share/zoneinfo/Etc/UTC")
+    journald, _, _, locale_list = put_files(files_for(fleet, host, SecretValues()))
+    server.shell(name="Generate locales", commands=["locale-gen"], _if=changed(locale_list))
+    systemd.service(
+        name="Restart journald for its limits",
+        service="systemd-journald",
+        restarted=True,
+        _if=changed(journald),
+    )

@@ -1,0 +1,46 @@
+"""PgBouncer on the db host: transaction pooling between the app hosts and PostgreSQL."""
+
+from __future__ import annotations
+
+from pyinfra.api import deploy
+from pyinfra.operations import apt
+
+from mastofleet.files import ConfigFile, SecretValues
+from mastofleet.model import Fleet, Host
+from mastofleet.operations import changed, put_files, service_running
+from mastofleet.secrets_reference import secret_name
+from mastofleet.templating import render
+
+
+def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+    context = {"fleet": fleet, "host": host, "postgres": fleet.postgres, "pgbouncer": fleet.pgbouncer}
+    return [
+        ConfigFile(
+            "/etc/pgbouncer/pgbouncer.ini",
+            render("pgbouncer/pgbouncer.ini.j2", **context),
+            mode="640",
+            user="postgres",
+            group="postgres",
+        ),
+        ConfigFile(
+            "/etc/pgbouncer/userlist.txt",
+            render("pgbouncer/userlist.txt.j2", password=secrets[secret_name(fleet.postgres.password)], **context),
+            mode="640",
+            user="postgres",
+            group="postgres",
+            sensitive=True,
+        ),
+    ]
+
+
+@deploy("PgBouncer")
+def pgbouncer(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
+    """
+    Install Debian's PgBouncer in transaction mode on loopback and the private address, with the
+    app's login checked by scram-sha-256. Mastodon talks to it with PREPARED_STATEMENTS=false;
+    migrations bypass it and go straight to PostgreSQL.
+    """
+    apt.packages(name="Install PgBouncer", packages=["pgbouncer"])
+    settings, users = put_files(files_for(fleet, host, secrets))
+    service_running("pgbouncer", restart_when=changed(settings))
+    service_running("pgbouncer", restart_when=changed(users), reload_instead=True)

@@ -1,0 +1,33 @@
+"""Puma web on app hosts: `mastodon-web.service`, bound to the private address."""
+
+from __future__ import annotations
+
+from pyinfra.api import deploy
+
+from mastofleet.deploys.mastodon import Application
+from mastofleet.deploys.units import SYSTEMD_DIRECTORY, run_units, unit_context
+from mastofleet.files import ConfigFile, SecretValues
+from mastofleet.model import Fleet, Host
+from mastofleet.operations import put_files
+from mastofleet.templating import render
+
+
+def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+    if host.web is None:
+        return []
+    return [
+        ConfigFile(
+            f"{SYSTEMD_DIRECTORY}/mastodon-web.service",
+            render("systemd/mastodon-web.service.j2", **unit_context(fleet, host, web=host.web)),
+        )
+    ]
+
+
+@deploy("Mastodon web")
+def web(fleet: Fleet, host: Host, application: Application) -> None:
+    """
+    Run Puma with WEB_CONCURRENCY processes x MAX_THREADS threads from the model, on the host's
+    private address (nginx on lb reaches it there), restarted when the code or config changes.
+    """
+    units = put_files(files_for(fleet, host, SecretValues()))
+    run_units(["mastodon-web.service"], units, application)

@@ -1,0 +1,79 @@
+"""`.env.production`: the one configuration every app host shares, rendered from the fleet.
+
+It holds nothing host-specific (BIND and PORT live in the units), so it is byte-identical on every
+app host: the cure for the config drift that took Hachyderm's media down.
+"""
+
+from __future__ import annotations
+
+from mastofleet.environment_keys import KNOWN_KEYS, REMOVED_KEYS
+from mastofleet.files import SecretValues
+from mastofleet.model import Fleet, Role
+from mastofleet.problems import Problem
+from mastofleet.secrets_reference import MASTODON_SECRETS, secret_name
+from mastofleet.templating import render
+
+
+def database_endpoint(fleet: Fleet) -> tuple[str, int]:
+    """Where the app's connections go: pgbouncer when enabled, else Postgres itself."""
+    address = str(fleet.db_host.private_address)
+    port = fleet.pgbouncer.port if fleet.pgbouncer.enabled else fleet.postgres.port
+    return address, port
+
+
+def render_environment(fleet: Fleet, secrets: SecretValues) -> str:
+    """The text of `.env.production`."""
+    address, port = database_endpoint(fleet)
+    return render(
+        "mastodon/env.production.j2",
+        fleet=fleet,
+        instance=fleet.instance,
+        database_host=address,
+        database_port=port,
+        redis_host=str(fleet.redis_host.private_address),
+        mastodon_secrets={key: secrets[name] for key, name in MASTODON_SECRETS.items()},
+        database_password=secrets[secret_name(fleet.postgres.password)],
+        redis_password=secrets[secret_name(fleet.redis.password)],
+        storage=fleet.object_storage if fleet.object_storage and fleet.object_storage.enabled else None,
+        storage_access_key=(secrets[secret_name(fleet.object_storage.access_key)] if fleet.object_storage else ""),
+        storage_secret_key=(secrets[secret_name(fleet.object_storage.secret_key)] if fleet.object_storage else ""),
+        smtp=fleet.smtp,
+        smtp_password=secrets[secret_name(fleet.smtp.password)] if fleet.smtp and fleet.smtp.password else "",
+    )
+
+
+def environment_keys(text: str) -> list[str]:
+    """The keys of an env file, in order (comments and blank lines skipped)."""
+    keys = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            keys.append(stripped.split("=", 1)[0].strip())
+    return keys
+
+
+def environment_problems(fleet: Fleet) -> list[Problem]:
+    """Every key written must be one Mastodon reads; removed keys are called out by name."""
+    if not fleet.with_role(Role.db) or not fleet.with_role(Role.redis):
+        return []  # reported by the roles rule; nothing to render without them
+    problems = []
+    keys = environment_keys(render_environment(fleet, SecretValues()))
+    for key in keys:
+        if key in REMOVED_KEYS:
+            problems.append(Problem("instance", f"extra_environment.{key}", REMOVED_KEYS[key], f"remove {key}"))
+        elif key not in KNOWN_KEYS:
+            problems.append(
+                Problem(
+                    "instance",
+                    f"extra_environment.{key}",
+                    f"Mastodon does not read '{key}'; it would be silently ignored",
+                    "fix the spelling (see Mastodon's configuration docs) or remove it",
+                )
+            )
+    for key in sorted({key for key in keys if keys.count(key) > 1}):
+        problems.append(
+            Problem(
+                "instance", f"extra_environment.{key}", f"'{key}' would be written twice", "set it in one place only"
+            )
+        )
+    return problems

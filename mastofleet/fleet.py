@@ -1,0 +1,170 @@
+"""Build the validated `Fleet` from a pyinfra inventory and its group_data.
+
+Instance-wide sections come from `group_data/all.py`; each host's roles are the inventory groups
+it is in, its addresses come from the inventory, and its processes from `group_data/app.py`
+(`sidekiq_layout` keyed by host name, with `sidekiq` as the default for any other app host).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from mastofleet.environment import environment_problems
+from mastofleet.model import Fleet, Host, Role, fleet_problems
+from mastofleet.problems import FleetError, InventoryError, Problem
+from mastofleet.secrets import SecretStore
+
+FLEET_SECTIONS = ("instance", "postgres", "pgbouncer", "redis", "object_storage", "smtp", "tls")
+HOST_FIELDS = ("private_address", "public_address", "web", "streaming", "memory_mb", "cpus")
+ROLE_NAMES = {role.value for role in Role}
+
+
+def project_directory(inventory_path: str) -> str:
+    """The directory holding group_data/ for an inventory: the nearest one upwards, else cwd."""
+    directory = Path(inventory_path).resolve().parent
+    for candidate in (directory, *directory.parents):
+        if (candidate / "group_data").is_dir():
+            return str(candidate)
+    return os.getcwd()
+
+
+def load_inventory(inventory_path: str, override_data: Mapping[str, Any] | None = None) -> Any:
+    """Read an inventory file the way the pyinfra CLI does, group_data included."""
+    from pyinfra.api import Config, State
+    from pyinfra.context import ctx_config, ctx_state
+    from pyinfra_cli.inventory import make_inventory
+
+    if not Path(inventory_path).is_file():
+        raise InventoryError(f"{inventory_path}: no such inventory file")
+    try:
+        with ctx_state.use(State()), ctx_config.use(Config()):
+            return make_inventory(
+                inventory_path, override_data=dict(override_data or {}), cwd=project_directory(inventory_path)
+            )
+    except Exception as error:  # the inventory is Python: anything can go wrong in it
+        raise InventoryError(f"{inventory_path}: cannot read the inventory: {error}") from error
+
+
+def _problems_from_validation(where: str, error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(section)"
+        # input values are left out on purpose: they may be secrets written in the wrong place
+        problems.append(Problem(where, field, item["msg"], "correct the value in group_data or the inventory"))
+    return problems
+
+
+def _host_data(name: str, groups: Iterable[str], data: Mapping[str, Any]) -> dict[str, Any]:
+    roles = sorted(group for group in groups if group in ROLE_NAMES)
+    raw: dict[str, Any] = {"name": name, "roles": roles}
+    for field in HOST_FIELDS:
+        if data.get(field) is not None:
+            raw[field] = data[field]
+    if Role.app.value in roles:
+        layout = data.get("sidekiq_layout") or {}
+        raw["sidekiq"] = layout.get(name, data.get("sidekiq", []))
+    else:
+        raw.pop("web", None)
+        raw.pop("streaming", None)
+    return raw
+
+
+def fleet_from_hosts(
+    hosts: Iterable[tuple[str, Iterable[str], Mapping[str, Any]]],
+    common: Mapping[str, Any],
+    store: SecretStore | None = None,
+) -> Fleet:
+    """Build and validate a Fleet from (name, groups, data) triples; raise FleetError with every problem."""
+    problems: list[Problem] = []
+    parsed_hosts: list[Host] = []
+    for name, groups, data in hosts:
+        try:
+            parsed_hosts.append(Host.model_validate(_host_data(name, list(groups), data)))
+        except ValidationError as error:
+            problems += _problems_from_validation(name, error)
+
+    raw: dict[str, Any] = {"name": common.get("fleet_name", "mastodon"), "hosts": []}
+    for section in FLEET_SECTIONS:
+        if common.get(section) is not None:
+            raw[section] = common[section]
+    # code_source and install are separate keys so one inventory's group can change them alone
+    if isinstance(raw.get("instance"), Mapping):
+        instance = dict(raw["instance"])
+        for key, field in (("code_source", "source"), ("install", "install")):
+            if common.get(key) is not None:
+                instance[field] = common[key]
+        raw["instance"] = instance
+    if common.get("private_network"):
+        raw["private_network"] = common["private_network"]
+    if store is not None:
+        raw["secrets"] = sorted(store.names())
+    try:
+        fleet = Fleet.model_validate(raw)
+    except ValidationError as error:
+        problems += _problems_from_validation("fleet", error)
+        raise FleetError(problems) from None
+    fleet = fleet.model_copy(update={"hosts": parsed_hosts})
+    problems += literal_secret_problems(common)
+    problems += fleet_problems(fleet)
+    problems += environment_problems(fleet)
+    if problems:
+        raise FleetError(problems)
+    return fleet
+
+
+SECRET_WORDS = ("password", "secret", "token", "private_key", "access_key")
+
+
+def literal_secret_problems(data: Mapping[str, Any], where: str = "group_data") -> list[Problem]:
+    """Find secret-looking keys whose value is written literally instead of as a reference."""
+    problems: list[Problem] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+            return
+        leaf = path.rsplit(".", 1)[-1].lower()
+        names_a_file = leaf.endswith(("_file", "_path"))
+        if isinstance(value, str) and not names_a_file and any(word in leaf for word in SECRET_WORDS):
+            if not value.startswith("secret:") and value:
+                problems.append(
+                    Problem(
+                        where,
+                        path,
+                        "a secret value is written literally",
+                        "replace it with a reference like 'secret:NAME' and store the value with "
+                        "`mastofleet secrets set NAME`",
+                    )
+                )
+
+    walk(dict(data), "")
+    return problems
+
+
+def fleet_from_inventory(inventory: Any, store: SecretStore | None = None, project: str | None = None) -> Fleet:
+    """Build the validated Fleet of a loaded pyinfra Inventory."""
+    hosts = [(host.name, host.groups, host.data.dict()) for host in inventory]
+    common = _common_data(inventory)
+    if store is None:
+        store = SecretStore.for_fleet_data(common, project or os.getcwd())
+    return fleet_from_hosts(hosts, common, store)
+
+
+def _common_data(inventory: Any) -> dict[str, Any]:
+    """Instance-wide data: what every host sees (group_data/all.py and the inventory's all data)."""
+    first = next(iter(inventory), None)
+    if first is None:
+        raise InventoryError("the inventory has no hosts")
+    return dict(first.data.dict())
+
+
+def load_fleet(inventory_path: str, override_data: Mapping[str, Any] | None = None) -> tuple[Fleet, Any]:
+    """Read an inventory file and return its validated Fleet and the pyinfra Inventory."""
+    inventory = load_inventory(inventory_path, override_data)
+    return fleet_from_inventory(inventory, project=project_directory(inventory_path)), inventory

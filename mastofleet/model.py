@@ -1,0 +1,628 @@
+"""The fleet model: every option of a mastofleet deployment, typed and documented in one place.
+
+Units, env files, nginx upstreams, pg_hba, firewall rules and Prometheus targets are all rendered
+from a `Fleet`. Field-level checks are pydantic validators; the cross-host rules (`fleet_problems`)
+run over the whole fleet and report every problem at once.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Network
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mastofleet.problems import Problem
+from mastofleet.queues import QUEUES, SCHEDULER_QUEUE
+from mastofleet.secrets_reference import MASTODON_SECRETS, SecretReference, secret_name
+
+DOMAIN_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+VERSION_PATTERN = re.compile(r"^v\d+\.\d+\.\d+(-(alpha|beta|rc)\.\d+)?$")
+HOST_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+
+
+class Strict(BaseModel):
+    """Base of every section: unknown keys are errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Role(StrEnum):
+    """What a host does; a host's roles are the inventory groups it is in."""
+
+    db = "db"
+    db_replica = "db_replica"
+    redis = "redis"
+    redis_cache = "redis_cache"
+    redis_sidekiq = "redis_sidekiq"
+    lb = "lb"
+    app = "app"
+    edge = "edge"
+    monitor = "monitor"
+    search = "search"
+
+
+REQUIRED_ROLES = (Role.db, Role.redis, Role.app, Role.lb)
+
+
+class CodeSource(Strict):
+    """Where the Mastodon code comes from: a git URL and ref, or a directory on the operator's machine."""
+
+    git_url: str | None = Field("https://github.com/mastodon/mastodon.git", description="Git repository to clone.")
+    ref: str | None = Field(None, description="Git ref to check out; defaults to the version tag.")
+    path: str | None = Field(None, description="Local directory uploaded instead of a git checkout (the stand-in app).")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CodeSource:
+        if self.path is not None and self.ref is not None:
+            raise ValueError("give either path or git_url+ref, not both")
+        return self
+
+
+class Install(Strict):
+    """How the application's runtime is installed on app hosts."""
+
+    ruby: Literal["debian", "rbenv"] = Field("debian", description="Ruby from Debian 13 (3.3) or rbenv with jemalloc.")
+    node: Literal["nodesource", "debian"] = Field(
+        "nodesource", description="Node >= 22 from Node's own apt repository, or Debian's nodejs."
+    )
+    bundle_deployment: bool = Field(
+        True, description="`bundle config deployment true`: install only from Gemfile.lock into vendor/."
+    )
+    bundle_local: bool = Field(False, description="`bundle install --local`: no gem downloads.")
+    yarn_command: str = Field("yarn", description="Yarn binary: `yarn` via corepack, or `yarnpkg`.")
+    system_packages: list[str] | None = Field(
+        None,
+        description="Debian packages the application needs; unset: Mastodon's build and runtime dependencies.",
+    )
+
+
+class Instance(Strict):
+    """The Mastodon instance as the world sees it."""
+
+    local_domain: str = Field(description="LOCAL_DOMAIN: the domain in user handles; never changes.")
+    web_domain: str | None = Field(None, description="WEB_DOMAIN when the site is served elsewhere.")
+    version: str = Field("v4.6.5", description="Mastodon release tag to deploy.")
+    source: CodeSource = Field(default_factory=CodeSource)
+    install: Install = Field(default_factory=Install)
+    user: str = Field("mastodon", description="System user that owns and runs the application.")
+    home: str = Field("/home/mastodon", description="Home of the application user.")
+    single_user_mode: bool = False
+    default_locale: str = "en"
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="TRUSTED_PROXY_IP when lb/edge are not on private ranges."
+    )
+    extra_environment: dict[str, str] = Field(
+        default_factory=dict, description="More .env.production keys; only keys Mastodon reads."
+    )
+
+    @property
+    def site_domain(self) -> str:
+        return self.web_domain or self.local_domain
+
+    @property
+    def live_directory(self) -> str:
+        return f"{self.home}/live"
+
+    @property
+    def releases_directory(self) -> str:
+        return f"{self.home}/releases"
+
+
+class QueueWeight(Strict):
+    """One queue of a Sidekiq process and its weight (`-q name,weight`)."""
+
+    name: str
+    weight: int = Field(1, ge=1)
+
+
+class SidekiqProcess(Strict):
+    """One Sidekiq process: its own unit `mastodon-sidekiq-<name>.service`."""
+
+    name: str = Field(description="Unit suffix, unique on the host: mastodon-sidekiq-<name>.")
+    queues: list[QueueWeight] = Field(min_length=1)
+    threads: int = Field(5, ge=1, description="`-c`: Sidekiq threads.")
+    db_pool: int | None = Field(None, ge=1, description="DB_POOL; defaults to threads.")
+
+    @field_validator("queues", mode="before")
+    @classmethod
+    def _short_queues(cls, value: object) -> object:
+        # Accept the compact forms operators write: "ingress", ["push", 6], {"name": ...}.
+        if not isinstance(value, list):
+            return value
+        parsed: list[object] = []
+        for item in value:
+            if isinstance(item, str):
+                parsed.append({"name": item})
+            elif isinstance(item, (list, tuple)) and len(item) == 2:
+                parsed.append({"name": item[0], "weight": item[1]})
+            else:
+                parsed.append(item)
+        return parsed
+
+    @property
+    def pool(self) -> int:
+        return self.db_pool if self.db_pool is not None else self.threads
+
+    @property
+    def unit(self) -> str:
+        return f"mastodon-sidekiq-{self.name}.service"
+
+    @property
+    def queue_names(self) -> list[str]:
+        return [queue.name for queue in self.queues]
+
+
+class Web(Strict):
+    """Puma on an app host: WEB_CONCURRENCY processes x MAX_THREADS threads."""
+
+    processes: int = Field(2, ge=1, description="WEB_CONCURRENCY.")
+    threads: int = Field(5, ge=1, description="MAX_THREADS; each thread may hold a DB connection.")
+    port: int = Field(3000, ge=1, le=65535)
+
+    @property
+    def connections(self) -> int:
+        return self.processes * self.threads
+
+
+class Streaming(Strict):
+    """Streaming API processes, one `mastodon-streaming@PORT` unit per port."""
+
+    ports: list[int] = Field(default_factory=lambda: [4000], min_length=1)
+    db_pool: int = Field(10, ge=1, description="DB_POOL of each streaming process.")
+
+    @property
+    def connections(self) -> int:
+        return len(self.ports) * self.db_pool
+
+
+class Host(Strict):
+    """A machine of the fleet."""
+
+    name: str
+    roles: list[Role]
+    private_address: IPv4Address = Field(description="Address on the private network.")
+    public_address: IPv4Address | None = Field(None, description="Address on the internet.")
+    web: Web | None = None
+    streaming: Streaming | None = None
+    sidekiq: list[SidekiqProcess] = Field(default_factory=list)
+    memory_mb: int | None = Field(None, description="Memory, for tuning services on this host.")
+    cpus: int | None = Field(None, description="CPUs, for tuning services on this host.")
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+    @property
+    def connections(self) -> int:
+        """Database connections this host may open at most."""
+        total = sum(process.pool for process in self.sidekiq)
+        total += self.web.connections if self.web else 0
+        total += self.streaming.connections if self.streaming else 0
+        return total
+
+
+class Postgres(Strict):
+    """PostgreSQL on the db host."""
+
+    version: int = Field(17, ge=14, description="Major version; Mastodon needs 14+.")
+    memory_mb: int = Field(4096, ge=256, description="Memory of the db host, for tuning.")
+    cpus: int = Field(2, ge=1, description="CPUs of the db host, for tuning.")
+    max_connections: int = Field(200, ge=10)
+    reserved_connections: int = Field(10, ge=0, description="Kept free for superusers, migrations and replication.")
+    port: int = 5432
+    database: str = "mastodon_production"
+    user: str = "mastodon"
+    password: SecretReference = "secret:postgres_password"
+    storage: Literal["ssd", "hdd"] = Field("ssd", description="Disk kind, for random_page_cost.")
+
+    @property
+    def usable_connections(self) -> int:
+        return self.max_connections - self.reserved_connections
+
+
+class Pgbouncer(Strict):
+    """PgBouncer in transaction mode in front of Postgres on the db host."""
+
+    enabled: bool = True
+    port: int = 6432
+    max_client_connections: int = Field(1000, ge=1, description="max_client_conn.")
+    default_pool_size: int = Field(60, ge=1, description="Server connections per database/user.")
+    reserve_pool_size: int = Field(10, ge=0)
+
+
+class Redis(Strict):
+    """Redis for Mastodon (cache, Sidekiq and streaming pub/sub unless split)."""
+
+    port: int = 6379
+    password: SecretReference = "secret:redis_password"
+    maxmemory_mb: int | None = Field(None, description="maxmemory; unset means no limit.")
+
+
+class ObjectStorage(Strict):
+    """Media on S3-compatible object storage (DigitalOcean Spaces, Hetzner, AWS ...)."""
+
+    enabled: bool = True
+    provider: Literal["spaces", "hetzner", "s3"] = "spaces"
+    endpoint: str = Field(description="S3_ENDPOINT, https URL of the region endpoint.")
+    region: str = Field(description="S3_REGION.")
+    bucket: str = Field(description="S3_BUCKET.")
+    alias_host: str | None = Field(None, description="S3_ALIAS_HOST: host name only, no scheme or bucket.")
+    permission: str = Field("public-read", description="S3_PERMISSION.")
+    access_key: SecretReference = "secret:object_storage_access_key"
+    secret_key: SecretReference = "secret:object_storage_secret_key"
+
+    @property
+    def hostname(self) -> str:
+        return self.endpoint.split("://", 1)[-1].rstrip("/")
+
+
+class Smtp(Strict):
+    """Outgoing mail."""
+
+    server: str = "localhost"
+    port: int = 587
+    login: str | None = None
+    password: SecretReference | None = None
+    from_address: str = Field(description="SMTP_FROM_ADDRESS.")
+    auth_method: Literal["plain", "login", "cram_md5", "none"] = "plain"
+    enable_starttls: Literal["auto", "always", "never"] = "auto"
+
+
+class Tls(Strict):
+    """Certificates for lb and edge nginx."""
+
+    mode: Literal["self-signed", "files", "certbot"] = Field("certbot", description="Where certificates come from.")
+    certificate: str | None = Field(None, description="Path on the host (mode files).")
+    key: str | None = Field(None, description="Path on the host (mode files).")
+    email: str | None = Field(None, description="Let's Encrypt account e-mail (mode certbot).")
+
+
+class Fleet(Strict):
+    """The whole fleet: instance-wide settings and every host."""
+
+    name: str = Field(description="Fleet name; labels cloud resources and names run records.")
+    instance: Instance
+    hosts: list[Host]
+    postgres: Postgres = Field(default_factory=Postgres)
+    pgbouncer: Pgbouncer = Field(default_factory=Pgbouncer)
+    redis: Redis = Field(default_factory=Redis)
+    object_storage: ObjectStorage | None = None
+    smtp: Smtp | None = None
+    tls: Tls = Field(default_factory=Tls)
+    secrets: list[str] = Field(
+        default_factory=lambda: sorted(MASTODON_SECRETS.values()),
+        description="Names of the secrets the fleet's secret store must hold.",
+    )
+    private_network: IPv4Network = Field(IPv4Network("10.0.0.0/16"), description="The private network the hosts share.")
+
+    def with_role(self, role: Role) -> list[Host]:
+        return [host for host in self.hosts if host.has(role)]
+
+    def host(self, name: str) -> Host:
+        for host in self.hosts:
+            if host.name == name:
+                return host
+        raise KeyError(name)
+
+    @property
+    def db_host(self) -> Host:
+        return self.with_role(Role.db)[0]
+
+    @property
+    def redis_host(self) -> Host:
+        return self.with_role(Role.redis)[0]
+
+    @property
+    def app_hosts(self) -> list[Host]:
+        return self.with_role(Role.app)
+
+    @property
+    def total_connections(self) -> int:
+        return sum(host.connections for host in self.hosts)
+
+    def referenced_secrets(self) -> set[str]:
+        """Every secret name the deploy will need to resolve."""
+        names = set(MASTODON_SECRETS.values())
+        names.add(secret_name(self.postgres.password))
+        names.add(secret_name(self.redis.password))
+        if self.object_storage and self.object_storage.enabled:
+            names.add(secret_name(self.object_storage.access_key))
+            names.add(secret_name(self.object_storage.secret_key))
+        if self.smtp and self.smtp.password:
+            names.add(secret_name(self.smtp.password))
+        return names
+
+
+# --- cross-host rules -------------------------------------------------------------------------
+
+
+def fleet_problems(fleet: Fleet) -> list[Problem]:
+    """Every rule that spans hosts; an empty list means the fleet may be deployed."""
+    problems: list[Problem] = []
+    for rule in RULES:
+        problems.extend(rule(fleet))
+    return problems
+
+
+def _roles_present(fleet: Fleet) -> list[Problem]:
+    return [
+        Problem(
+            "fleet",
+            "roles",
+            f"no host has the role {role.value}",
+            f"add a host to the inventory group '{role.value}'",
+        )
+        for role in REQUIRED_ROLES
+        if not fleet.with_role(role)
+    ]
+
+
+def _unique_names_and_addresses(fleet: Fleet) -> list[Problem]:
+    problems: list[Problem] = []
+    seen_names: set[str] = set()
+    seen_addresses: dict[IPv4Address, str] = {}
+    for host in fleet.hosts:
+        if host.name in seen_names:
+            problems.append(Problem(host.name, "name", "the host name is used twice", "give each host its own name"))
+        seen_names.add(host.name)
+        for field, address in (("private_address", host.private_address), ("public_address", host.public_address)):
+            if address is None:
+                continue
+            if address in seen_addresses and seen_addresses[address] != host.name:
+                problems.append(
+                    Problem(
+                        host.name,
+                        field,
+                        f"{address} is already the address of {seen_addresses[address]}",
+                        "give each host its own address",
+                    )
+                )
+            seen_addresses.setdefault(address, host.name)
+        if not HOST_NAME_PATTERN.match(host.name):
+            problems.append(
+                Problem(host.name, "name", "not a valid host name", "use lowercase letters, digits and '-'")
+            )
+        if host.private_address not in fleet.private_network:
+            problems.append(
+                Problem(
+                    host.name,
+                    "private_address",
+                    f"{host.private_address} is outside the private network {fleet.private_network}",
+                    "pick an address inside private_network or widen it",
+                )
+            )
+    return problems
+
+
+def _app_hosts_have_processes(fleet: Fleet) -> list[Problem]:
+    problems: list[Problem] = []
+    for host in fleet.hosts:
+        has_processes = host.web or host.streaming or host.sidekiq
+        if host.has(Role.app) and not has_processes:
+            problems.append(
+                Problem(
+                    host.name, "web/streaming/sidekiq", "an app host runs nothing", "give it web, streaming or sidekiq"
+                )
+            )
+        if not host.has(Role.app) and has_processes:
+            problems.append(
+                Problem(
+                    host.name,
+                    "web/streaming/sidekiq",
+                    "Mastodon processes are set on a host without the app role",
+                    "add the host to the 'app' group or remove its processes",
+                )
+            )
+        names = [process.name for process in host.sidekiq]
+        for duplicate in sorted({name for name in names if names.count(name) > 1}):
+            problems.append(
+                Problem(host.name, f"sidekiq[{duplicate}]", "two Sidekiq processes share a name", "rename one")
+            )
+        if host.streaming and len(set(host.streaming.ports)) != len(host.streaming.ports):
+            problems.append(Problem(host.name, "streaming.ports", "a port is listed twice", "list each port once"))
+        if host.web and host.streaming and host.web.port in host.streaming.ports:
+            problems.append(
+                Problem(host.name, "streaming.ports", f"port {host.web.port} is also the web port", "pick another port")
+            )
+    return problems
+
+
+def _queues(fleet: Fleet) -> list[Problem]:
+    problems: list[Problem] = []
+    listeners: dict[str, list[str]] = {queue: [] for queue in QUEUES}
+    for host in fleet.hosts:
+        for process in host.sidekiq:
+            for queue in process.queue_names:
+                if queue not in listeners:
+                    problems.append(
+                        Problem(
+                            host.name,
+                            f"sidekiq[{process.name}].queues",
+                            f"unknown queue '{queue}'",
+                            f"use one of {', '.join(QUEUES)}",
+                        )
+                    )
+                    continue
+                listeners[queue].append(f"{host.name}/{process.name}")
+    schedulers = listeners[SCHEDULER_QUEUE]
+    if len(schedulers) > 1:
+        problems.append(
+            Problem(
+                "fleet",
+                "sidekiq.queues",
+                f"{len(schedulers)} processes listen on 'scheduler' ({', '.join(schedulers)}); "
+                "scheduled jobs would run several times",
+                "keep 'scheduler' on exactly one process",
+            )
+        )
+    for queue in QUEUES:
+        if not listeners[queue]:
+            problems.append(
+                Problem(
+                    "fleet",
+                    "sidekiq.queues",
+                    f"no Sidekiq process listens on '{queue}'; its jobs would never run",
+                    f"add '{queue}' to a process's queues",
+                )
+            )
+    return problems
+
+
+def _database_pools(fleet: Fleet) -> list[Problem]:
+    return [
+        Problem(
+            host.name,
+            f"sidekiq[{process.name}].db_pool",
+            f"DB_POOL {process.pool} is below its {process.threads} threads; threads would wait for connections",
+            f"set db_pool to at least {process.threads}",
+        )
+        for host in fleet.hosts
+        for process in host.sidekiq
+        if process.pool < process.threads
+    ]
+
+
+def connection_budget(fleet: Fleet) -> tuple[int, int, str]:
+    """(connections the fleet may open, what it may open them against, the arithmetic)."""
+    parts = []
+    for host in fleet.hosts:
+        if not host.connections:
+            continue
+        terms = []
+        if host.web:
+            terms.append(f"web {host.web.processes}x{host.web.threads}")
+        terms += [f"sidekiq {p.name} {p.pool}" for p in host.sidekiq]
+        if host.streaming:
+            terms.append(f"streaming {len(host.streaming.ports)}x{host.streaming.db_pool}")
+        parts.append(f"{host.name} {host.connections} ({' + '.join(terms)})")
+    used = fleet.total_connections
+    if fleet.pgbouncer.enabled:
+        limit = fleet.pgbouncer.max_client_connections
+        against = f"pgbouncer max_client_connections {limit}"
+    else:
+        limit = fleet.postgres.usable_connections
+        against = (
+            f"postgres max_connections {fleet.postgres.max_connections} - reserved "
+            f"{fleet.postgres.reserved_connections} = {limit}"
+        )
+    arithmetic = f"{' + '.join(parts) or '0'} = {used} against {against}"
+    return used, limit, arithmetic
+
+
+def _connection_budget(fleet: Fleet) -> list[Problem]:
+    problems: list[Problem] = []
+    used, limit, arithmetic = connection_budget(fleet)
+    if used > limit:
+        problems.append(
+            Problem(
+                "fleet",
+                "connections",
+                f"the fleet may open more database connections than allowed: {arithmetic}",
+                "lower web threads/processes, Sidekiq db_pool or streaming ports, or raise the limit",
+            )
+        )
+    if fleet.pgbouncer.enabled:
+        pool = fleet.pgbouncer.default_pool_size + fleet.pgbouncer.reserve_pool_size
+        if pool > fleet.postgres.usable_connections:
+            problems.append(
+                Problem(
+                    "fleet",
+                    "pgbouncer.default_pool_size",
+                    f"pgbouncer's pool {fleet.pgbouncer.default_pool_size} + reserve "
+                    f"{fleet.pgbouncer.reserve_pool_size} = {pool} exceeds postgres max_connections "
+                    f"{fleet.postgres.max_connections} - reserved {fleet.postgres.reserved_connections} "
+                    f"= {fleet.postgres.usable_connections}",
+                    "lower the pool or raise postgres.max_connections",
+                )
+            )
+    return problems
+
+
+def _domains_and_version(fleet: Fleet) -> list[Problem]:
+    problems: list[Problem] = []
+    instance = fleet.instance
+    for field, domain in (("local_domain", instance.local_domain), ("web_domain", instance.web_domain)):
+        if domain is not None and not DOMAIN_PATTERN.match(domain):
+            problems.append(
+                Problem(
+                    "instance",
+                    field,
+                    f"'{domain}' is not a valid domain",
+                    "write a lowercase name like social.example.com",
+                )
+            )
+    if not VERSION_PATTERN.match(instance.version):
+        problems.append(
+            Problem(
+                "instance",
+                "version",
+                f"'{instance.version}' is not a Mastodon release tag",
+                "write a tag like v4.6.5",
+            )
+        )
+    return problems
+
+
+def _object_storage(fleet: Fleet) -> list[Problem]:
+    storage = fleet.object_storage
+    if storage is None or not storage.enabled:
+        return []
+    problems: list[Problem] = []
+    if not storage.endpoint.startswith("https://"):
+        problems.append(
+            Problem(
+                "object_storage",
+                "endpoint",
+                f"'{storage.endpoint}' is not an https URL",
+                "write https://<region endpoint>",
+            )
+        )
+    alias = storage.alias_host
+    if alias is not None:
+        if "://" in alias or "/" in alias:
+            problems.append(
+                Problem(
+                    "object_storage",
+                    "alias_host",
+                    f"'{alias}' must be a host name only (Mastodon builds https://<alias>/<path>)",
+                    "drop the scheme and any path",
+                )
+            )
+        elif alias.split(".")[0] == storage.bucket:
+            problems.append(
+                Problem(
+                    "object_storage",
+                    "alias_host",
+                    f"'{alias}' starts with the bucket name; media URLs would carry the bucket twice",
+                    "use the host that serves the bucket's root, e.g. files.example.com",
+                )
+            )
+    return problems
+
+
+def _secrets(fleet: Fleet) -> list[Problem]:
+    missing = sorted(fleet.referenced_secrets() - set(fleet.secrets))
+    return [
+        Problem(
+            "secrets",
+            name,
+            "the fleet needs this secret but the secret store does not hold it",
+            "run `mastofleet secrets init` (or `mastofleet secrets set NAME`)",
+        )
+        for name in missing
+    ]
+
+
+RULES = (
+    _roles_present,
+    _unique_names_and_addresses,
+    _app_hosts_have_processes,
+    _queues,
+    _database_pools,
+    _connection_budget,
+    _domains_and_version,
+    _object_storage,
+    _secrets,
+)

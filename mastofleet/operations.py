@@ -1,0 +1,114 @@
+"""Mechanics every role shares: put rendered files, keep secrets out of diffs, restart on change."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from io import StringIO
+
+from pyinfra import host
+from pyinfra.api import FileUploadCommand, StringCommand, operation
+from pyinfra.api.operation import OperationMeta
+from pyinfra.facts.files import Link, Sha256File
+from pyinfra.operations import files, systemd
+from pyinfra.operations.util.files import chmod, chown
+
+from mastofleet.files import ConfigFile
+
+
+@operation()
+def sensitive_file(path: str, content: str, user: str = "root", group: str = "root", mode: str = "600"):
+    """
+    Upload a file that holds a secret: compared by checksum, never diffed or logged.
+
+    + path: where the file goes on the host
+    + content: the file's text
+    + user/group/mode: its owner and mode, applied on every upload
+    """
+    wanted = hashlib.sha256(content.encode()).hexdigest()
+    present = host.get_fact(Sha256File, path=path)
+    if present == wanted:
+        host.noop(f"{path} is up to date")
+        return
+    yield FileUploadCommand(StringIO(content), path, remote_temp_filename=host.get_temp_filename(path))
+    yield chown(path, user, group)
+    yield chmod(path, mode)
+
+
+def put_files(config_files: Iterable[ConfigFile]) -> list[OperationMeta]:
+    """Put each rendered file on the host; secret-bearing ones through `sensitive_file`."""
+    results = []
+    for config_file in config_files:
+        if config_file.sensitive:
+            result = sensitive_file(
+                name=f"Put {config_file.path} (secret, not shown)",
+                path=config_file.path,
+                content=config_file.content,
+                user=config_file.user,
+                group=config_file.group,
+                mode=config_file.mode,
+            )
+        else:
+            result = files.put(
+                name=f"Put {config_file.path}",
+                src=StringIO(config_file.content),
+                dest=config_file.path,
+                user=config_file.user,
+                group=config_file.group,
+                mode=config_file.mode,
+                create_remote_dir=True,
+            )
+        results.append(result)
+    return results
+
+
+def changed(*operations: OperationMeta | Iterable[OperationMeta]) -> Callable[[], bool]:
+    """An `_if=` condition: true when any of the operations changed something."""
+    flat: list[OperationMeta] = []
+    for item in operations:
+        if isinstance(item, OperationMeta):
+            flat.append(item)
+        else:
+            flat.extend(item)
+    return lambda: any(meta.did_change() for meta in flat)
+
+
+def service_running(
+    service: str,
+    restart_when: Callable[[], bool] | None = None,
+    reload_instead: bool = False,
+    daemon_reload_when: Callable[[], bool] | None = None,
+) -> None:
+    """Enable and start a unit; restart (or reload) it when `restart_when` says its inputs changed."""
+    if daemon_reload_when is not None:
+        systemd.daemon_reload(name="Reload systemd units", _if=daemon_reload_when)
+    systemd.service(name=f"Enable and start {service}", service=service, running=True, enabled=True)
+    if restart_when is not None:
+        systemd.service(
+            name=f"{'Reload' if reload_instead else 'Restart'} {service} for its new configuration",
+            service=service,
+            running=True,
+            reloaded=reload_instead,
+            restarted=not reload_instead,
+            _if=restart_when,
+        )
+
+
+def atomic_symlink(path: str, target: str, user: str) -> OperationMeta | None:
+    """Point `path` at `target` by renaming a new link over it: there is never a moment without one."""
+    link = host.get_fact(Link, path=path)
+    if link and link.get("link_target") == target:
+        return None
+    temporary = f"{path}.switching"
+    return host_shell(
+        f"Switch {path} to {target}",
+        StringCommand(
+            f"ln -sfn {target} {temporary} && chown -h {user}:{user} {temporary} && mv -T {temporary} {path}"
+        ),
+    )
+
+
+def host_shell(name: str, command: str | StringCommand, **arguments) -> OperationMeta:  # type: ignore[no-untyped-def]
+    from pyinfra.operations import server
+
+    return server.shell(name=name, commands=[command], **arguments)
