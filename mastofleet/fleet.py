@@ -131,17 +131,17 @@ def literal_secret_problems(data: Mapping[str, Any], where: str = "group_data") 
             return
         leaf = path.rsplit(".", 1)[-1].lower()
         names_a_file = leaf.endswith(("_file", "_path"))
-        if isinstance(value, str) and not names_a_file and any(word in leaf for word in SECRET_WORDS):
-            if not value.startswith("secret:") and value:
-                problems.append(
-                    Problem(
-                        where,
-                        path,
-                        "a secret value is written literally",
-                        "replace it with a reference like 'secret:NAME' and store the value with "
-                        "`mastofleet secrets set NAME`",
-                    )
+        looks_secret = not names_a_file and any(word in leaf for word in SECRET_WORDS)
+        if looks_secret and isinstance(value, str) and value and not value.startswith("secret:"):
+            problems.append(
+                Problem(
+                    where,
+                    path,
+                    "a secret value is written literally",
+                    "replace it with a reference like 'secret:NAME' and store the value with "
+                    "`mastofleet secrets set NAME`",
                 )
+            )
 
     walk(dict(data), "")
     return problems
