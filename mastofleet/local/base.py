@@ -83,9 +83,7 @@ def fingerprint(mirror: Mirror, public_key: str) -> str:
 def is_current(mirror: Mirror, public_key: str) -> bool:
     """True when the base exists and was built from today's recipe, mirror and key."""
     stamp = base_directory() / FINGERPRINT_FILE
-    return stamp.is_file() and stamp.read_text().strip() == fingerprint(
-        mirror, public_key
-    )
+    return stamp.is_file() and stamp.read_text().strip() == fingerprint(mirror, public_key)
 
 
 def ensure_base(mirror: Mirror, public_key: str, running_hosts: list[str]) -> None:
@@ -190,10 +188,7 @@ def customise(target: Path, mirror: Mirror, public_key: str) -> None:
 
 def apt_entry(uri: str, suites: str, keyring: Path) -> str:
     """One deb822 paragraph for Debian's `main`."""
-    return (
-        f"Types: deb\nURIs: {uri}\nSuites: {suites}\n"
-        f"Components: main\nSigned-By: {keyring}\n"
-    )
+    return f"Types: deb\nURIs: {uri}\nSuites: {suites}\nComponents: main\nSigned-By: {keyring}\n"
 
 
 def write_apt_sources(target: Path, mirror: Mirror) -> None:

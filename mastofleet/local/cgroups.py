@@ -7,6 +7,7 @@ hierarchy nspawn and the container's systemd care about before it starts. That a
 gives the per-host memory figure `status` shows.
 """
 
+import contextlib
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -21,11 +22,7 @@ def hierarchies() -> list[Path]:
     """The mounted hierarchies to place hosts in: the one tree on a pure cgroup2 machine."""
     if (CGROUP_ROOT / "cgroup.controllers").exists():
         return [CGROUP_ROOT]
-    return [
-        CGROUP_ROOT / name
-        for name in HYBRID_HIERARCHIES
-        if (CGROUP_ROOT / name / "cgroup.procs").exists()
-    ]
+    return [CGROUP_ROOT / name for name in HYBRID_HIERARCHIES if (CGROUP_ROOT / name / "cgroup.procs").exists()]
 
 
 def paths(name: str) -> list[Path]:
@@ -73,7 +70,5 @@ def remove(name: str) -> None:
         )
         for directory in [*reversed(children), path]:
             directory.rmdir()
-        try:
+        with contextlib.suppress(OSError):  # another host still has its cgroup there
             path.parent.rmdir()
-        except OSError:
-            pass  # another host still has its cgroup there

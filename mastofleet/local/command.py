@@ -11,7 +11,7 @@ import argparse
 import subprocess
 import sys
 
-from mastofleet.local import lifecycle, machine, ssh, status
+from mastofleet.local import lifecycle, lock, machine, ssh, status
 from mastofleet.local.errors import LocalFleetError
 from mastofleet.local.machines import DEFAULT_MACHINES, MACHINES
 from mastofleet.local.prerequisites import root_problem
@@ -25,9 +25,7 @@ def parser() -> argparse.ArgumentParser:
         description="The fleet as real systemd hosts on this machine (systemd-nspawn).",
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    up = commands.add_parser(
-        "up", help="boot hosts and wait until they run and answer SSH"
-    )
+    up = commands.add_parser("up", help="boot hosts and wait until they run and answer SSH")
     up.add_argument(
         "hosts",
         nargs="*",
@@ -49,16 +47,10 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("status", help="show every host's state")
     ssh_command = commands.add_parser("ssh", help="ssh into a host as root")
     ssh_command.add_argument("host", metavar="HOST")
-    ssh_command.add_argument(
-        "remote_command", nargs=argparse.REMAINDER, metavar="COMMAND"
-    )
-    exec_command = commands.add_parser(
-        "exec", help="run a command in a host through nsenter (no SSH)"
-    )
+    ssh_command.add_argument("remote_command", nargs=argparse.REMAINDER, metavar="COMMAND")
+    exec_command = commands.add_parser("exec", help="run a command in a host through nsenter (no SSH)")
     exec_command.add_argument("host", metavar="HOST")
-    exec_command.add_argument(
-        "inner_command", nargs=argparse.REMAINDER, metavar="COMMAND"
-    )
+    exec_command.add_argument("inner_command", nargs=argparse.REMAINDER, metavar="COMMAND")
     return root
 
 
@@ -68,15 +60,15 @@ def unknown_hosts(names: list[str]) -> list[str]:
 
 def dispatch(arguments: argparse.Namespace) -> int:
     if arguments.command == "up":
-        return lifecycle.up(arguments.hosts or list(DEFAULT_MACHINES), arguments.fresh)
+        with lock.exclusive():
+            return lifecycle.up(arguments.hosts or list(DEFAULT_MACHINES), arguments.fresh)
     if arguments.command == "down":
-        return lifecycle.down(arguments.hosts, arguments.purge)
+        with lock.exclusive():
+            return lifecycle.down(arguments.hosts, arguments.purge)
     if arguments.command == "status":
         return status.status()
     if arguments.command == "ssh":
-        return subprocess.call(
-            ssh.command(MACHINES[arguments.host], arguments.remote_command)
-        )
+        return subprocess.call(ssh.command(MACHINES[arguments.host], arguments.remote_command))
     if arguments.command == "exec":
         argv = machine.enter_command(arguments.host, arguments.inner_command)
         return subprocess.call(argv, env=machine.CONTAINER_ENVIRONMENT)

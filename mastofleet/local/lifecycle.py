@@ -43,9 +43,7 @@ class BootResult:
     error: str | None = None
 
 
-def in_parallel(
-    function: Callable[[Item], Result], items: Iterable[Item]
-) -> list[Result]:
+def in_parallel(function: Callable[[Item], Result], items: Iterable[Item]) -> list[Result]:
     """``function`` over ``items``, one thread each: the work is waiting on containers."""
     items = list(items)
     if not items:
@@ -88,9 +86,7 @@ def boot(host: Machine, mirror: Mirror, fresh: bool) -> BootResult:
             machine.start(host, mirror.hosts)
         state = machine.wait_ready(host)
     except LocalFleetError as error:
-        return BootResult(
-            host.name, time.monotonic() - started, was_running, error=str(error)
-        )
+        return BootResult(host.name, time.monotonic() - started, was_running, error=str(error))
     failed = machine.failed_units(host.name) if state == "degraded" else []
     return BootResult(host.name, time.monotonic() - started, was_running, state, failed)
 
@@ -98,9 +94,7 @@ def boot(host: Machine, mirror: Mirror, fresh: bool) -> BootResult:
 def describe(result: BootResult) -> str:
     if result.error:
         return f"{result.name}: FAILED: {result.error}"
-    how = (
-        "was already up" if result.was_running else f"booted in {result.seconds:.1f} s"
-    )
+    how = "was already up" if result.was_running else f"booted in {result.seconds:.1f} s"
     line = f"{result.name}: {result.state}, {how}, {MACHINES[result.name].address}"
     if result.failed_units:
         line += f"\n  failed units: {', '.join(result.failed_units)} (inspect with `mastofleet local exec {result.name} systemctl status UNIT`)"
@@ -110,14 +104,8 @@ def describe(result: BootResult) -> str:
 def down(names: list[str], purge: bool) -> int:
     """Power off ``names`` and remove their overlays; with every host gone, the network too."""
     if purge and names:
-        raise LocalFleetError(
-            "--purge deletes the base image all hosts share; use it without host names."
-        )
-    targets = names or [
-        name
-        for name in MACHINES
-        if machine_files(name).directory.exists() or machine.is_running(name)
-    ]
+        raise LocalFleetError("--purge deletes the base image all hosts share; use it without host names.")
+    targets = names or [name for name in MACHINES if machine_files(name).directory.exists() or machine.is_running(name)]
     results = in_parallel(shut_down, targets)
     for name, (clean, seconds) in zip(targets, results, strict=True):
         how = "powered off" if clean else "killed: it did not power off within 30 s"
@@ -129,9 +117,7 @@ def down(names: list[str], purge: bool) -> int:
             machines_directory().rmdir()
     if purge:
         remove_tree(state_directory())
-        print(
-            f"removed {state_directory()} (base image and SSH key included)", flush=True
-        )
+        print(f"removed {state_directory()} (base image and SSH key included)", flush=True)
     return 0
 
 

@@ -1,5 +1,6 @@
 """One host's life: start its launcher, wait until it has booted, enter it, stop it."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -47,12 +48,7 @@ def _is_alive(pid: int, *arguments: str) -> bool:
     """
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        command_line = (
-            Path(f"/proc/{pid}/cmdline")
-            .read_bytes()
-            .decode(errors="replace")
-            .split("\0")
-        )
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
     return state != "Z" and all(argument in command_line for argument in arguments)
@@ -92,15 +88,11 @@ def enter_command(name: str, command: list[str]) -> list[str]:
     """The argv that runs ``command`` inside the host through its namespaces, without SSH."""
     pid = container_pid(name)
     if pid is None:
-        raise LocalFleetError(
-            f"{name} is not running; start it with `mastofleet local up {name}`."
-        )
+        raise LocalFleetError(f"{name} is not running; start it with `mastofleet local up {name}`.")
     return ["nsenter", "--target", str(pid), "--all", *command]
 
 
-def run_inside(
-    name: str, command: list[str], timeout: float = 10.0
-) -> subprocess.CompletedProcess[str] | None:
+def run_inside(name: str, command: list[str], timeout: float = 10.0) -> subprocess.CompletedProcess[str] | None:
     """Run ``command`` in the host and capture it; None when it is not running or hangs."""
     try:
         argv = enter_command(name, command)
@@ -125,9 +117,7 @@ def system_state(name: str) -> str | None:
 
 
 def failed_units(name: str) -> list[str]:
-    completed = run_inside(
-        name, ["systemctl", "list-units", "--failed", "--plain", "--no-legend"]
-    )
+    completed = run_inside(name, ["systemctl", "list-units", "--failed", "--plain", "--no-legend"])
     if completed is None:
         return []
     return [line.split()[0] for line in completed.stdout.splitlines() if line.strip()]
@@ -237,10 +227,8 @@ def _kill_all(name: str) -> None:
         if not pids:
             return
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):  # it went by itself meanwhile
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         time.sleep(POLL_SECONDS)
     raise LocalFleetError(
         f"processes of {name} survive SIGKILL: {', '.join(map(str, pids))}; "

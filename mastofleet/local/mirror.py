@@ -44,9 +44,7 @@ class Mirror:
 
     def addresses(self) -> tuple[str, ...]:
         """Every address of every mirror host, each once: what the firewall lets through."""
-        return tuple(
-            sorted({address for host in self.hosts for address in host.addresses})
-        )
+        return tuple(sorted({address for host in self.hosts for address in host.addresses}))
 
 
 def parse_deb822(text: str) -> list[AptSource]:
@@ -93,9 +91,7 @@ def parse_one_line(text: str) -> list[AptSource]:
     return sources
 
 
-def read_apt_sources(
-    sources_list: Path = SOURCES_LIST, sources_directory: Path = SOURCES_DIRECTORY
-) -> list[AptSource]:
+def read_apt_sources(sources_list: Path = SOURCES_LIST, sources_directory: Path = SOURCES_DIRECTORY) -> list[AptSource]:
     """Every `deb` source this machine's apt uses, deb822 files first."""
     sources = []
     for path in sorted(sources_directory.glob("*.sources")):
@@ -112,9 +108,7 @@ def host_codename(os_release: Path = OS_RELEASE) -> str:
         name, _, value = line.partition("=")
         if name == "VERSION_CODENAME":
             return value.strip().strip('"')
-    raise LocalFleetError(
-        f"{os_release} has no VERSION_CODENAME; is this machine Debian?"
-    )
+    raise LocalFleetError(f"{os_release} has no VERSION_CODENAME; is this machine Debian?")
 
 
 def find_mirror_uris(sources: list[AptSource], codename: str) -> tuple[str, str | None]:
@@ -147,9 +141,7 @@ def find_mirror_uris(sources: list[AptSource], codename: str) -> tuple[str, str 
 def resolve(name: str) -> MirrorHost:
     """Resolve a mirror host name to its IPv4 addresses, as this machine sees them."""
     try:
-        answers = socket.getaddrinfo(
-            name, None, family=socket.AF_INET, type=socket.SOCK_STREAM
-        )
+        answers = socket.getaddrinfo(name, None, family=socket.AF_INET, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise LocalFleetError(
             f"cannot resolve the apt mirror host {name} ({error}); "
@@ -161,7 +153,5 @@ def resolve(name: str) -> MirrorHost:
 def discover_mirror() -> Mirror:
     """Read this machine's apt sources and resolve the mirror hosts they name."""
     archive, security = find_mirror_uris(read_apt_sources(), host_codename())
-    names = dict.fromkeys(
-        str(urlsplit(uri).hostname) for uri in (archive, security) if uri is not None
-    )
+    names = dict.fromkeys(str(urlsplit(uri).hostname) for uri in (archive, security) if uri is not None)
     return Mirror(archive, security, tuple(resolve(name) for name in names))

@@ -84,11 +84,7 @@ def render_firewall(mirror_addresses: tuple[str, ...]) -> str:
 
     The first two lines make the delete safe when the table does not exist yet.
     """
-    elements = (
-        f"        elements = {{ {', '.join(mirror_addresses)} }}\n"
-        if mirror_addresses
-        else ""
-    )
+    elements = f"        elements = {{ {', '.join(mirror_addresses)} }}\n" if mirror_addresses else ""
     return f"""\
 table inet {TABLE} {{}}
 delete table inet {TABLE}

@@ -36,14 +36,8 @@ def render_network(machine: Machine) -> str:
 
 def render_hosts(mirror_hosts: tuple[MirrorHost, ...]) -> str:
     """Every machine by name, and the mirror's host names: the hosts have no DNS."""
-    fleet = "".join(
-        f"{machine.address}\t{machine.name}\n" for machine in MACHINES.values()
-    )
-    mirror = "".join(
-        f"{address}\t{host.name}\n"
-        for host in mirror_hosts
-        for address in host.addresses[:1]
-    )
+    fleet = "".join(f"{machine.address}\t{machine.name}\n" for machine in MACHINES.values())
+    mirror = "".join(f"{address}\t{host.name}\n" for host in mirror_hosts for address in host.addresses[:1])
     return (
         HOSTS_HEADER
         + "\n# The local fleet\n"

@@ -30,11 +30,7 @@ def root_problem() -> str | None:
 
 def missing_packages() -> list[str]:
     """The Debian packages whose commands are not on PATH, each once."""
-    missing = [
-        package
-        for command, package in REQUIRED_COMMANDS.items()
-        if not shutil.which(command)
-    ]
+    missing = [package for command, package in REQUIRED_COMMANDS.items() if not shutil.which(command)]
     return list(dict.fromkeys(missing))
 
 
@@ -44,9 +40,7 @@ def install_missing_packages() -> None:
     if not packages:
         return
     print(f"installing on this machine: {' '.join(packages)}", flush=True)
-    environment_fix = (
-        "check that apt-get works on this machine (its sources, its network)."
-    )
+    environment_fix = "check that apt-get works on this machine (its sources, its network)."
     run_checked(["apt-get", "update", "-q"], fix=environment_fix, timeout=600)
     run_checked(
         # No debconf questions: nobody is there to answer them.

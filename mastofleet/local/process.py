@@ -30,9 +30,7 @@ def run_checked(
     except FileNotFoundError as error:
         raise LocalFleetError(f"{argv[0]} is not installed ({error}). {fix}") from error
     except subprocess.TimeoutExpired as error:
-        raise LocalFleetError(
-            f"`{' '.join(argv)}` took longer than {timeout} s. {fix}"
-        ) from error
+        raise LocalFleetError(f"`{' '.join(argv)}` took longer than {timeout} s. {fix}") from error
     if completed.returncode != 0:
         details = (completed.stderr or completed.stdout).strip().splitlines()[-15:]
         raise LocalFleetError(
@@ -43,10 +41,6 @@ def run_checked(
     return completed.stdout
 
 
-def run_quietly(
-    argv: Sequence[str], *, timeout: float | None = None
-) -> subprocess.CompletedProcess[str]:
+def run_quietly(argv: Sequence[str], *, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` for its exit code and output, where failing is an expected answer."""
-    return subprocess.run(
-        list(argv), capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)

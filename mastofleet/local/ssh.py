@@ -90,7 +90,5 @@ def answers(machine: Machine) -> bool:
 def command(machine: Machine, remote_command: list[str]) -> list[str]:
     """The argv that runs ``remote_command`` on ``machine`` (an interactive login if empty)."""
     if not ssh_config_path().exists():
-        raise LocalFleetError(
-            f"{ssh_config_path()} does not exist; boot the hosts first (mastofleet local up)."
-        )
+        raise LocalFleetError(f"{ssh_config_path()} does not exist; boot the hosts first (mastofleet local up).")
     return ["ssh", "-F", str(ssh_config_path()), machine.name, *remote_command]

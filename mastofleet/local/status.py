@@ -12,7 +12,7 @@ def memory_text(name: str) -> str:
 
 
 def rows() -> list[tuple[str, ...]]:
-    table = []
+    table: list[tuple[str, ...]] = []
     for name, host in MACHINES.items():
         running = machine.is_running(name)
         table.append(
@@ -28,22 +28,15 @@ def rows() -> list[tuple[str, ...]]:
 
 
 def format_table(table: list[tuple[str, ...]]) -> str:
-    widths = [
-        max(len(row[column]) for row in [COLUMNS, *table])
-        for column in range(len(COLUMNS))
-    ]
+    widths = [max(len(row[column]) for row in [COLUMNS, *table]) for column in range(len(COLUMNS))]
     return "\n".join(
-        "  ".join(
-            cell.ljust(width) for cell, width in zip(row, widths, strict=True)
-        ).rstrip()
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in [COLUMNS, *table]
     )
 
 
 def status() -> int:
     print(format_table(rows()))
-    print(
-        f"\nbase image: {'present' if base_directory().exists() else 'not built'} ({base_directory()})"
-    )
+    print(f"\nbase image: {'present' if base_directory().exists() else 'not built'} ({base_directory()})")
     print(f"bridge: {'up' if network.bridge_exists() else 'absent'}")
     return 0
