@@ -21,9 +21,13 @@ from mastofleet.local.machines import BRIDGE, MACHINES, base_directory, machine_
 
 REBOOT_EXIT_CODE = 133
 
-# nspawn leaves this behind and complains about it ("Attempted to remove disk file
-# system") on the next start; it only ever holds files for a running container.
+# nspawn leaves a directory here when a container reboots (it says "Attempted to remove
+# disk file system" as it exits); it only ever holds files for a running container.
 PROPAGATE_DIRECTORY = Path("/run/systemd/nspawn/propagate")
+
+
+def remove_nspawn_leftovers(name: str) -> None:
+    remove_tree(PROPAGATE_DIRECTORY / name)
 
 
 def nspawn_command(name: str) -> list[str]:
@@ -66,7 +70,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, stop)
     while not (stopping or files.stop_flag.exists()):
         cgroups.create(name)
-        remove_tree(PROPAGATE_DIRECTORY / name)
+        remove_nspawn_leftovers(name)
         # Into the host's own cgroups between fork and exec (pitfall 1 of the notes).
         # preexec_fn is safe here: the launcher has a single thread.
         child = subprocess.Popen(

@@ -106,10 +106,8 @@ def down(names: list[str], purge: bool) -> int:
     if purge and names:
         raise LocalFleetError("--purge deletes the base image all hosts share; use it without host names.")
     targets = names or [name for name in MACHINES if machine_files(name).directory.exists() or machine.is_running(name)]
-    results = in_parallel(shut_down, targets)
-    for name, (clean, seconds) in zip(targets, results, strict=True):
-        how = "powered off" if clean else "killed: it did not power off within 30 s"
-        say(f"{name}: {how} ({seconds:.1f} s)")
+    for line in in_parallel(shut_down, targets):
+        say(line)
     if not running_hosts():
         network.remove_network()
         ssh_config_path().unlink(missing_ok=True)
@@ -121,8 +119,16 @@ def down(names: list[str], purge: bool) -> int:
     return 0
 
 
-def shut_down(name: str) -> tuple[bool, float]:
+def shut_down(name: str) -> str:
+    """Stop and remove one host; a line saying how that went."""
     started = time.monotonic()
+    was_running = machine.is_running(name)
     clean = machine.stop(name)
     machine.remove(name)
-    return clean, time.monotonic() - started
+    if not was_running:
+        how = "removed (it was not running)"
+    elif clean:
+        how = "powered off and removed"
+    else:
+        how = f"killed: it did not power off within {machine.SHUTDOWN_TIMEOUT_SECONDS:.0f} s"
+    return f"{name}: {how} ({time.monotonic() - started:.1f} s)"

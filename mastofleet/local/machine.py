@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from mastofleet.local import cgroups, overlay, ssh
+from mastofleet.local import cgroups, launcher, overlay, ssh
 from mastofleet.local.errors import LocalFleetError
 from mastofleet.local.filesystem import remove_tree
 from mastofleet.local.machines import (
@@ -19,7 +19,7 @@ from mastofleet.local.machines import (
 )
 from mastofleet.local.mirror import MirrorHost
 
-LAUNCHER_MODULE = "mastofleet.local.launcher"
+LAUNCHER_MODULE = launcher.__name__
 # The directory that holds the `mastofleet` package, for the detached launcher's imports.
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 BOOT_TIMEOUT_SECONDS = 180.0
@@ -135,7 +135,7 @@ def start(machine: Machine, mirror_hosts: tuple[MirrorHost, ...]) -> None:
         STATE_DIRECTORY_VARIABLE: str(state_directory()),
     }
     with files.log.open("ab") as log:
-        launcher = subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", LAUNCHER_MODULE, machine.name],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -145,7 +145,7 @@ def start(machine: Machine, mirror_hosts: tuple[MirrorHost, ...]) -> None:
             # Its own session: `up` returns and the host lives on, free of this terminal.
             start_new_session=True,
         )
-    files.launcher_pid.write_text(f"{launcher.pid}\n")
+    files.launcher_pid.write_text(f"{process.pid}\n")
 
 
 def log_tail(name: str, lines: int = 20) -> str:
@@ -221,9 +221,9 @@ def _kill_all(name: str) -> None:
     """SIGKILL the launcher and whatever is left in the host's cgroups, until none is left."""
     for _ in range(50):
         pids = cgroups.processes(name)
-        launcher = launcher_pid(name)
-        if launcher is not None:
-            pids.append(launcher)
+        loop = launcher_pid(name)
+        if loop is not None:
+            pids.append(loop)
         if not pids:
             return
         for pid in pids:
@@ -237,6 +237,8 @@ def _kill_all(name: str) -> None:
 
 
 def remove(name: str) -> None:
-    """Delete everything the host had: its cgroups and its directory with the overlay."""
+    """Delete everything the host had: its cgroups, its directory with the overlay, and
+    what nspawn left behind."""
     cgroups.remove(name)
     remove_tree(machine_files(name).directory)
+    launcher.remove_nspawn_leftovers(name)
