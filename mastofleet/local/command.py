@@ -54,8 +54,14 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def unknown_hosts(names: list[str]) -> list[str]:
-    return [name for name in names if name not in MACHINES]
+def unknown_hosts(arguments: argparse.Namespace) -> list[str]:
+    """The host names on the command line that are not machines, whatever the subcommand.
+
+    (argparse's `choices` would do this, but rejects an empty `nargs="*"` before 3.12.)
+    """
+    given = vars(arguments)
+    named = [*given.get("hosts", []), *([given["host"]] if "host" in given else [])]
+    return [name for name in named if name not in MACHINES]
 
 
 def dispatch(arguments: argparse.Namespace) -> int:
@@ -81,14 +87,7 @@ def run(argv: list[str]) -> int:
         arguments = parser().parse_args(argv)
     except SystemExit as exit_request:  # --help, or a usage error already printed
         return int(exit_request.code or 0)
-    names = (
-        arguments.hosts
-        if arguments.command in ("up", "down")
-        else [arguments.host]
-        if arguments.command in ("ssh", "exec")
-        else []
-    )
-    unknown = unknown_hosts(names)
+    unknown = unknown_hosts(arguments)
     if unknown:
         print(
             f"mastofleet local: unknown host {', '.join(unknown)}; the machines are: {' '.join(MACHINES)}",
