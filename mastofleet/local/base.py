@@ -128,11 +128,6 @@ def build(mirror: Mirror, public_key: str) -> None:
         remove_tree(target)
 
 
-def remove_base() -> None:
-    """Delete the base image (only `down --purge` does this)."""
-    remove_tree(base_directory())
-
-
 def bootstrap(target: Path, mirror: Mirror) -> None:
     """A minimal trixie with the fleet's packages, straight from this machine's mirror."""
     run_checked(

@@ -43,7 +43,8 @@ def nspawn_command(name: str) -> list[str]:
         "--register=no",
         "--keep-unit",
         f"--network-bridge={BRIDGE}",
-        # The host's /etc/resolv.conf, /etc/localtime are its own, written before boot.
+        # Leave /etc/resolv.conf (empty, written into the overlay: no DNS) and the
+        # base image's time zone alone rather than copying this machine's.
         "--resolv-conf=off",
         "--timezone=off",
         "--link-journal=no",
@@ -53,10 +54,10 @@ def nspawn_command(name: str) -> list[str]:
 
 def main(argv: list[str]) -> int:
     (name,) = argv
-    files = machine_files(name)
     if name not in MACHINES:
         print(f"unknown machine {name}", file=sys.stderr)
         return 2
+    files = machine_files(name)
     child: subprocess.Popen[bytes] | None = None
     stopping = False
 
@@ -75,7 +76,7 @@ def main(argv: list[str]) -> int:
         # preexec_fn is safe here: the launcher has a single thread.
         child = subprocess.Popen(
             nspawn_command(name),
-            preexec_fn=lambda: cgroups.join(name),  # noqa: PLW1509
+            preexec_fn=lambda: cgroups.join(name),
         )
         files.nspawn_pid.write_text(f"{child.pid}\n")
         if stopping or files.stop_flag.exists():

@@ -16,18 +16,7 @@ def ensure_key() -> str:
         key.parent.chmod(0o700)
         public.unlink(missing_ok=True)
         run_checked(
-            [
-                "ssh-keygen",
-                "-q",
-                "-t",
-                "ed25519",
-                "-N",
-                "",
-                "-C",
-                "mastofleet-local",
-                "-f",
-                str(key),
-            ],
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mastofleet-local", "-f", str(key)],
             fix="install openssh-client (apt-get install openssh-client).",
         )
     if not public.exists():
