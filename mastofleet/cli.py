@@ -48,6 +48,22 @@ def _local(arguments: argparse.Namespace) -> int:
     return run(list(arguments.rest))
 
 
+def _deploy(arguments: argparse.Namespace) -> int:
+    from mastofleet.deploy_command import run_deploy
+
+    return run_deploy(arguments.inventory, list(arguments.data), list(arguments.limit))
+
+
+def _status(arguments: argparse.Namespace) -> int:
+    from mastofleet.fleet import load_fleet
+    from mastofleet.status import fleet_status
+
+    fleet, inventory = load_fleet(arguments.inventory)
+    text, healthy = fleet_status(fleet, inventory)
+    print(text)
+    return 0 if healthy else 1
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="mastofleet", description=__doc__.splitlines()[0] if __doc__ else None)
     commands = top.add_subparsers(dest="command", required=True)
@@ -61,6 +77,16 @@ def parser() -> argparse.ArgumentParser:
     render.add_argument("output")
     render.set_defaults(handler=_render)
 
+    deploy = commands.add_parser("deploy", help="validate, then run deploy.py on the fleet and record the run")
+    deploy.add_argument("inventory")
+    deploy.add_argument("--data", action="append", default=[], help="KEY=VALUE passed to pyinfra")
+    deploy.add_argument("--limit", action="append", default=[], help="only these hosts or groups")
+    deploy.set_defaults(handler=_deploy)
+
+    status = commands.add_parser("status", help="services of every host and the site's health through nginx")
+    status.add_argument("inventory")
+    status.set_defaults(handler=_status)
+
     secrets = commands.add_parser("secrets", help="the fleet's age-encrypted secrets")
     secret_commands = secrets.add_subparsers(dest="secrets_command", required=True)
     init = secret_commands.add_parser("init", help="generate every secret once")
@@ -68,6 +94,11 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument("--recipient", action="append", default=[], help="age public key (repeatable)")
     init.add_argument("--key-file", help="create a new age key here and encrypt to it")
     init.add_argument("--force", action="store_true", help="regenerate secrets that already exist")
+    init.add_argument(
+        "--generate-missing",
+        action="store_true",
+        help="also fill any other secret the fleet references with random text (test fleets only)",
+    )
     show = secret_commands.add_parser("show", help="list the secrets (names only)")
     show.add_argument("inventory")
     show.add_argument("--names", action="store_true", required=True)

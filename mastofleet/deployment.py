@@ -9,6 +9,7 @@ from pyinfra import host as current_host
 from pyinfra import inventory as current_inventory
 from pyinfra.api.exceptions import PyinfraError
 
+from mastofleet import run_record
 from mastofleet.deploys import base, mastodon, nginx, pgbouncer, postgres, redis, sidekiq, streaming, web
 from mastofleet.files import SecretValues
 from mastofleet.fleet import fleet_from_inventory
@@ -59,3 +60,4 @@ def deploy_current_host() -> None:
             mastodon.post_deployment_migrations(fleet, host)
     if host.has(Role.lb):
         nginx.load_balancer(fleet, host)
+    run_record.record_on_host()

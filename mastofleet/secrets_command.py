@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from mastofleet.fleet import load_inventory, project_directory
-from mastofleet.secret_generation import initial_secrets
+from mastofleet.secret_generation import initial_secrets, random_text
 from mastofleet.secrets import SecretError, SecretStore, generate_identity
 
 
@@ -15,6 +15,18 @@ def _store(inventory_path: str) -> tuple[SecretStore, dict]:
     inventory = load_inventory(inventory_path)
     data = next(iter(inventory)).data.dict()
     return SecretStore.for_fleet_data(data, project_directory(inventory_path)), data
+
+
+def _referenced_secrets(inventory_path: str) -> set[str]:
+    """Secret names the fleet's configuration refers to, read without validating the rest."""
+    from mastofleet.fleet import load_fleet
+    from mastofleet.problems import FleetError
+
+    try:
+        fleet, _ = load_fleet(inventory_path)
+        return fleet.referenced_secrets()
+    except FleetError as error:
+        return {problem.field for problem in error.problems if problem.where == "secrets"}
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -45,6 +57,12 @@ def run(arguments: argparse.Namespace) -> int:
             continue
         store.set(name, value)
         created.append(name)
+    if arguments.generate_missing:
+        # For test fleets whose providers accept any credential (moto, a local SMTP sink).
+        missing = _referenced_secrets(arguments.inventory) - set(store.encrypted)
+        for name in sorted(missing):
+            store.set(name, random_text(40))
+            created.append(name)
     store.save()
     print(f"{store.path}: created {', '.join(created) or 'nothing (all exist; --force regenerates)'}")
     return 0

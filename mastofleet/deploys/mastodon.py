@@ -151,7 +151,8 @@ def _step_needed(release: Release, step: str) -> bool:
 
 
 def _as_application_user(instance: Instance) -> dict:
-    return {"_sudo": True, "_sudo_user": instance.user, "_use_sudo_login": True}
+    # Not a login shell: sudo -i would expand $VARIABLES in the outer shell before ours runs.
+    return {"_sudo": True, "_sudo_user": instance.user}
 
 
 def install_runtime(instance: Instance) -> None:

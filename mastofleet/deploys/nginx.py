@@ -13,6 +13,7 @@ from mastofleet.operations import changed, put_files, service_running
 from mastofleet.templating import render
 
 CONFIGURATION = "/etc/nginx/conf.d/mastodon.conf"
+CACHE_DIRECTORY = "/var/cache/nginx/mastodon"
 
 
 def certificate_paths(fleet: Fleet) -> tuple[str, str]:
@@ -83,9 +84,10 @@ def load_balancer(fleet: Fleet, host: Host, drained: frozenset[str] = frozenset(
     """
     apt.packages(name="Install nginx", packages=["nginx", "openssl"])
     ensure_certificate(fleet)
-    default_site = files.file(
+    default_site = files.link(
         name="Remove nginx's default site", path="/etc/nginx/sites-enabled/default", present=False
     )
+    files.directory(name="Create nginx's cache directory", path=CACHE_DIRECTORY, user="www-data", group="www-data")
     configuration = put_files(files_for(fleet, host, SecretValues(), drained))
     server.shell(
         name="Check the nginx configuration", commands=["nginx -t -q"], _if=changed(configuration, default_site)

@@ -1,0 +1,23 @@
+"""The systemd services each host runs, from the fleet model (for status, tests and rollouts)."""
+
+from __future__ import annotations
+
+from mastofleet.model import Fleet, Host, Role
+
+
+def expected_services(fleet: Fleet, host: Host) -> list[str]:
+    services: list[str] = []
+    if host.has(Role.db):
+        services.append(f"postgresql@{fleet.postgres.version}-main.service")
+        if fleet.pgbouncer.enabled:
+            services.append("pgbouncer.service")
+    if host.has(Role.redis):
+        services.append("redis-server.service")
+    if host.has(Role.lb):
+        services.append("nginx.service")
+    if host.web:
+        services.append("mastodon-web.service")
+    if host.streaming:
+        services += [f"mastodon-streaming@{port}.service" for port in host.streaming.ports]
+    services += [process.unit for process in host.sidekiq]
+    return services
