@@ -90,9 +90,8 @@ def _register_operator_record() -> None:
 
 def _write_operator_record() -> None:
     hosts = {host.name: _host_operations(host) for host in current_state.inventory}
-    if not any(operations["changed"] or operations["failed"] for operations in hosts.values()):
-        if not any(meta.is_complete() for data in current_state.ops.values() for meta in _metas(data)):
-            return  # a dry run or a refused deploy: nothing ran, nothing to record
+    if not any(meta.is_complete() for data in current_state.ops.values() for meta in _metas(data)):
+        return  # a dry run or a refused deploy: nothing ran, nothing to record
     record = {**run_header(), "finished": datetime.now(UTC).isoformat(), "hosts": hosts}
     directory = Path(os.getcwd()) / "runs"
     directory.mkdir(exist_ok=True)
