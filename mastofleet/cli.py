@@ -64,6 +64,13 @@ def _status(arguments: argparse.Namespace) -> int:
     return 0 if healthy else 1
 
 
+def _reference(arguments: argparse.Namespace) -> int:
+    from mastofleet.reference import reference_markdown
+
+    print(reference_markdown())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="mastofleet", description=__doc__.splitlines()[0] if __doc__ else None)
     commands = top.add_subparsers(dest="command", required=True)
@@ -106,6 +113,9 @@ def parser() -> argparse.ArgumentParser:
     set_secret.add_argument("inventory")
     set_secret.add_argument("name")
     secrets.set_defaults(handler=_secrets)
+
+    reference = commands.add_parser("reference", help="print the configuration reference (markdown)")
+    reference.set_defaults(handler=_reference)
 
     local = commands.add_parser("local", help="the local fleet on systemd-nspawn: up | down | status | ssh")
     local.add_argument("rest", nargs=argparse.REMAINDER)

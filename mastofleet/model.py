@@ -89,8 +89,8 @@ class Instance(Strict):
     install: Install = Field(default_factory=Install)
     user: str = Field("mastodon", description="System user that owns and runs the application.")
     home: str = Field("/home/mastodon", description="Home of the application user.")
-    single_user_mode: bool = False
-    default_locale: str = "en"
+    single_user_mode: bool = Field(False, description="SINGLE_USER_MODE: one account, no sign-ups.")
+    default_locale: str = Field("en", description="DEFAULT_LOCALE for visitors without a preference.")
     trusted_proxies: list[str] = Field(
         default_factory=list, description="TRUSTED_PROXY_IP when lb/edge are not on private ranges."
     )
@@ -114,15 +114,15 @@ class Instance(Strict):
 class QueueWeight(Strict):
     """One queue of a Sidekiq process and its weight (`-q name,weight`)."""
 
-    name: str
-    weight: int = Field(1, ge=1)
+    name: str = Field(description="One of Mastodon's queues.")
+    weight: int = Field(1, ge=1, description="Relative weight in this process.")
 
 
 class SidekiqProcess(Strict):
     """One Sidekiq process: its own unit `mastodon-sidekiq-<name>.service`."""
 
     name: str = Field(description="Unit suffix, unique on the host: mastodon-sidekiq-<name>.")
-    queues: list[QueueWeight] = Field(min_length=1)
+    queues: list[QueueWeight] = Field(min_length=1, description="`-q` list: names, or [name, weight] pairs.")
     threads: int = Field(5, ge=1, description="`-c`: Sidekiq threads.")
     db_pool: int | None = Field(None, ge=1, description="DB_POOL; defaults to threads.")
 
@@ -160,7 +160,7 @@ class Web(Strict):
 
     processes: int = Field(2, ge=1, description="WEB_CONCURRENCY.")
     threads: int = Field(5, ge=1, description="MAX_THREADS; each thread may hold a DB connection.")
-    port: int = Field(3000, ge=1, le=65535)
+    port: int = Field(3000, ge=1, le=65535, description="PORT of Puma on the private address.")
 
     @property
     def connections(self) -> int:
@@ -170,7 +170,7 @@ class Web(Strict):
 class Streaming(Strict):
     """Streaming API processes, one `mastodon-streaming@PORT` unit per port."""
 
-    ports: list[int] = Field(default_factory=lambda: [4000], min_length=1)
+    ports: list[int] = Field(default_factory=lambda: [4000], min_length=1, description="One process per port.")
     db_pool: int = Field(10, ge=1, description="DB_POOL of each streaming process.")
 
     @property
@@ -181,13 +181,13 @@ class Streaming(Strict):
 class Host(Strict):
     """A machine of the fleet."""
 
-    name: str
-    roles: list[Role]
+    name: str = Field(description="Host name (the inventory name).")
+    roles: list[Role] = Field(description="The inventory groups the host is in: db, redis, lb, app, edge, ...")
     private_address: IPv4Address = Field(description="Address on the private network.")
     public_address: IPv4Address | None = Field(None, description="Address on the internet.")
-    web: Web | None = None
-    streaming: Streaming | None = None
-    sidekiq: list[SidekiqProcess] = Field(default_factory=list)
+    web: Web | None = Field(None, description="Puma on this app host.")
+    streaming: Streaming | None = Field(None, description="Streaming processes on this app host.")
+    sidekiq: list[SidekiqProcess] = Field(default_factory=list, description="Sidekiq processes on this app host.")
     memory_mb: int | None = Field(None, description="Memory, for tuning services on this host.")
     cpus: int | None = Field(None, description="CPUs, for tuning services on this host.")
 
@@ -211,10 +211,10 @@ class Postgres(Strict):
     cpus: int = Field(2, ge=1, description="CPUs of the db host, for tuning.")
     max_connections: int = Field(200, ge=10)
     reserved_connections: int = Field(10, ge=0, description="Kept free for superusers, migrations and replication.")
-    port: int = 5432
-    database: str = "mastodon_production"
-    user: str = "mastodon"
-    password: SecretReference = "secret:postgres_password"
+    port: int = Field(5432, description="PostgreSQL's port; migrations always use it, never PgBouncer's.")
+    database: str = Field("mastodon_production", description="DB_NAME.")
+    user: str = Field("mastodon", description="DB_USER, the role the app logs in as.")
+    password: SecretReference = Field("secret:postgres_password", description="DB_PASS, by reference.")
     storage: Literal["ssd", "hdd"] = Field("ssd", description="Disk kind, for random_page_cost.")
 
     @property
@@ -225,33 +225,33 @@ class Postgres(Strict):
 class Pgbouncer(Strict):
     """PgBouncer in transaction mode in front of Postgres on the db host."""
 
-    enabled: bool = True
-    port: int = 6432
+    enabled: bool = Field(True, description="Put PgBouncer between the app and PostgreSQL.")
+    port: int = Field(6432, description="PgBouncer's port (DB_PORT for the app).")
     max_client_connections: int = Field(1000, ge=1, description="max_client_conn.")
     default_pool_size: int = Field(60, ge=1, description="Server connections per database/user.")
-    reserve_pool_size: int = Field(10, ge=0)
+    reserve_pool_size: int = Field(10, ge=0, description="Extra server connections for bursts.")
 
 
 class Redis(Strict):
     """Redis for Mastodon (cache, Sidekiq and streaming pub/sub unless split)."""
 
-    port: int = 6379
-    password: SecretReference = "secret:redis_password"
+    port: int = Field(6379, description="REDIS_PORT.")
+    password: SecretReference = Field("secret:redis_password", description="requirepass / REDIS_PASSWORD, by reference.")
     maxmemory_mb: int | None = Field(None, description="maxmemory; unset means no limit.")
 
 
 class ObjectStorage(Strict):
     """Media on S3-compatible object storage (DigitalOcean Spaces, Hetzner, AWS ...)."""
 
-    enabled: bool = True
-    provider: Literal["spaces", "hetzner", "s3"] = "spaces"
+    enabled: bool = Field(True, description="S3_ENABLED.")
+    provider: Literal["spaces", "hetzner", "s3"] = Field("spaces", description="Who runs the store.")
     endpoint: str = Field(description="S3_ENDPOINT, https URL of the region endpoint.")
     region: str = Field(description="S3_REGION.")
     bucket: str = Field(description="S3_BUCKET.")
     alias_host: str | None = Field(None, description="S3_ALIAS_HOST: host name only, no scheme or bucket.")
     permission: str = Field("public-read", description="S3_PERMISSION.")
-    access_key: SecretReference = "secret:object_storage_access_key"
-    secret_key: SecretReference = "secret:object_storage_secret_key"
+    access_key: SecretReference = Field("secret:object_storage_access_key", description="AWS_ACCESS_KEY_ID.")
+    secret_key: SecretReference = Field("secret:object_storage_secret_key", description="AWS_SECRET_ACCESS_KEY.")
 
     @property
     def hostname(self) -> str:
@@ -261,13 +261,13 @@ class ObjectStorage(Strict):
 class Smtp(Strict):
     """Outgoing mail."""
 
-    server: str = "localhost"
-    port: int = 587
-    login: str | None = None
-    password: SecretReference | None = None
+    server: str = Field("localhost", description="SMTP_SERVER.")
+    port: int = Field(587, description="SMTP_PORT.")
+    login: str | None = Field(None, description="SMTP_LOGIN.")
+    password: SecretReference | None = Field(None, description="SMTP_PASSWORD, by reference.")
     from_address: str = Field(description="SMTP_FROM_ADDRESS.")
-    auth_method: Literal["plain", "login", "cram_md5", "none"] = "plain"
-    enable_starttls: Literal["auto", "always", "never"] = "auto"
+    auth_method: Literal["plain", "login", "cram_md5", "none"] = Field("plain", description="SMTP_AUTH_METHOD.")
+    enable_starttls: Literal["auto", "always", "never"] = Field("auto", description="SMTP_ENABLE_STARTTLS.")
 
 
 class Tls(Strict):
