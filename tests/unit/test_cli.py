@@ -1,0 +1,254 @@
+"""The real `mastofleet` console script, run as the operator runs it (a subprocess, cwd = the project).
+
+Exit codes are part of the interface: 0 done, 1 the fleet has problems, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fleet_builder import APP_HOSTS, REPO, SECRET_NAMES, addresses, group_data
+
+from mastofleet.problems import Problem
+from mastofleet.secrets_reference import MASTODON_SECRETS, environment_variable
+
+SCRIPT = Path(sys.executable).with_name("mastofleet")  # installed next to the interpreter running the tests
+INVENTORY = "inventories/hetzner.py"
+CANARY = "canary-7f3a9c"  # a value no rendered file may ever contain
+
+
+def mastofleet(*arguments: str, cwd: Path = REPO, environment: dict[str, str] | None = None):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MASTOFLEET_")}
+    env.update(environment or {})
+    return subprocess.run(
+        [str(SCRIPT), *arguments], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_the_console_script_is_installed():
+    assert SCRIPT.is_file(), f"{SCRIPT} missing: install the package (pip install -e .)"
+
+
+# --- check ------------------------------------------------------------------------------------
+
+
+def sidekiq_line(process: dict) -> str:
+    """How `check` shows a Sidekiq process, worked out from group_data/app.py's compact forms."""
+    queues = []
+    for queue in process["queues"]:
+        name, weight = (queue, 1) if isinstance(queue, str) else queue
+        queues.append(name if weight == 1 else f"{name}:{weight}")
+    pool = process.get("db_pool") or process["threads"]
+    return f"sidekiq {process['name']} [{','.join(queues)}] c{process['threads']} pool{pool}"
+
+
+def test_check_prints_every_host_every_sidekiq_process_and_the_connection_total():
+    result = mastofleet("check", INVENTORY)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == "fleet hachyderm: hachyderm.example, Mastodon v4.6.5, 5 hosts"
+    rows = {line.split()[0]: line for line in lines[3:] if line and not line.startswith(" ")}
+    assert set(rows) >= {"nixie", "freud", "fritz", "franz", "esme"}
+    servers = addresses()
+    for name in ("nixie", "freud", "fritz", "franz", "esme"):
+        assert servers[name]["private_address"] in rows[name]
+    assert rows["nixie"].split()[1] == "db,lb,redis"
+    layout = group_data("app")["sidekiq_layout"]
+    for host in APP_HOSTS:
+        for process in layout[host]:
+            assert any(line.strip().endswith(sidekiq_line(process)) for line in lines), sidekiq_line(process)
+    sidekiq_lines = [line for line in lines if line.strip().startswith("sidekiq ")]
+    assert len(sidekiq_lines) == sum(len(layout[host]) for host in APP_HOSTS)
+    total = lines[-1]
+    assert total.startswith("database connections: 165 of 1000 (freud 50 (web 2x5 + ")
+    assert total.endswith("= 165 against pgbouncer max_client_connections 1000)")
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """The project's data (group_data/, inventories/, secrets/) in a tmp directory; the code stays installed."""
+    for directory in ("group_data", "inventories", "secrets"):
+        shutil.copytree(REPO / directory, tmp_path / directory)
+    return tmp_path
+
+
+def test_check_of_a_broken_fleet_exits_1_and_lists_every_problem(project_copy: Path):
+    assert mastofleet("check", INVENTORY, cwd=project_copy).returncode == 0  # the copy itself is fine
+    with (project_copy / "group_data" / "app.py").open("a") as app:
+        app.write('\nsidekiq_layout["fritz"][1]["queues"].append("scheduler")\n')
+    with (project_copy / "group_data" / "all.py").open("a") as common:
+        common.write('\ninstance["version"] = "latest"\n')
+
+    result = mastofleet("check", INVENTORY, cwd=project_copy)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    expected = [
+        Problem(
+            "fleet",
+            "sidekiq.queues",
+            "2 processes listen on 'scheduler' (freud/scheduler, fritz/ingress); scheduled jobs would run several times",
+            "keep 'scheduler' on exactly one process",
+        ),
+        Problem("instance", "version", "'latest' is not a Mastodon release tag", "write a tag like v4.6.5"),
+    ]
+    assert result.stderr.splitlines() == [
+        "mastofleet: the fleet has 2 problem(s):",
+        *(f"  - {problem}" for problem in expected),
+    ]
+
+
+def test_check_of_a_missing_inventory_exits_2(tmp_path: Path):
+    missing = tmp_path / "nowhere.py"
+    result = mastofleet("check", str(missing))
+    assert result.returncode == 2
+    assert result.stderr == f"mastofleet: {missing}: no such inventory file\n"
+
+
+def test_check_of_an_inventory_with_a_syntax_error_exits_2(project_copy: Path):
+    broken = project_copy / "inventories" / "broken.py"
+    broken.write_text('app = [("freud", {"private_address": "10.0.1.3"}\n')
+    result = mastofleet("check", "inventories/broken.py", cwd=project_copy)
+    assert result.returncode == 2
+    assert result.stderr.startswith("mastofleet: inventories/broken.py: cannot read the inventory")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="fleet.py:50 load_inventory formats pyinfra_cli's UnexpectedExternalError with str(), which itself "
+    "raises AttributeError: an exception inside an inventory or group_data file crashes `check` with a "
+    "traceback and exit 1 instead of exit 2",
+)
+def test_check_of_an_inventory_that_fails_while_loading_exits_2(project_copy: Path):
+    """The inventory runs but raises (its state file is missing): bad input, exit 2, no traceback."""
+    result = mastofleet(
+        "check", INVENTORY, cwd=project_copy, environment={"MASTOFLEET_HETZNER_STATE": "/nonexistent/state.json"}
+    )
+    assert result.returncode == 2
+    assert "cannot read the inventory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- render -----------------------------------------------------------------------------------
+
+BASE = {
+    "etc/systemd/journald.conf.d/50-mastofleet.conf",
+    "etc/apt/apt.conf.d/20auto-upgrades",
+    "etc/default/locale",
+    "etc/locale.gen",
+}
+APPLICATION = {
+    "home/mastodon/shared/.env.production",
+    "etc/systemd/system/mastodon-web.service",
+    "etc/systemd/system/mastodon-streaming@.service",
+    "etc/systemd/system/mastodon-streaming.service",
+}
+SIDEKIQ = {
+    "freud": {"default", "ingress", "scheduler"},
+    "fritz": {"default", "ingress", "pull"},
+    "franz": {"push", "pull", "mailers", "ingress"},
+}
+EXPECTED_FILES = {
+    "nixie": BASE
+    | {
+        "etc/postgresql/17/main/conf.d/50-mastofleet.conf",
+        "etc/postgresql/17/main/pg_hba.conf",
+        "etc/pgbouncer/pgbouncer.ini",
+        "etc/pgbouncer/userlist.txt",
+        "etc/redis/redis.conf",
+        "etc/nginx/conf.d/mastodon.conf",
+    },
+    **{
+        host: BASE | APPLICATION | {f"etc/systemd/system/mastodon-sidekiq-{name}.service" for name in units}
+        for host, units in SIDEKIQ.items()
+    },
+    "esme": BASE,
+}
+ENVIRONMENT_FILE = "home/mastodon/shared/.env.production"
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory):
+    """`mastofleet render` of the Hetzner fleet, with every secret's real value set in the environment
+    (a canary): masking must hold even when the values are at hand."""
+    output = tmp_path_factory.mktemp("render") / "out"
+    values = {environment_variable(name): f"{CANARY}-{name}" for name in SECRET_NAMES}
+    result = mastofleet("render", INVENTORY, str(output), environment=values)
+    assert result.returncode == 0, result.stderr
+    return output, result
+
+
+def files_of(output: Path, host: str) -> set[str]:
+    return {str(path.relative_to(output / host)) for path in (output / host).rglob("*") if path.is_file()}
+
+
+def test_render_reports_what_it_wrote(rendered):
+    output, result = rendered
+    count = sum(len(files) for files in EXPECTED_FILES.values())
+    assert result.stdout == f"wrote {count} files for 5 hosts into {output} (secrets masked)\n"
+    assert sorted(path.name for path in output.iterdir()) == sorted(EXPECTED_FILES)
+
+
+@pytest.mark.parametrize("host", list(EXPECTED_FILES))
+def test_render_writes_exactly_the_files_of_each_host(rendered, host):
+    output, _ = rendered
+    assert files_of(output, host) == EXPECTED_FILES[host]
+
+
+def test_render_writes_the_sidekiq_units_of_group_data(rendered):
+    output, _ = rendered
+    layout = group_data("app")["sidekiq_layout"]
+    for host in APP_HOSTS:
+        units = {path.name for path in (output / host / "etc/systemd/system").glob("mastodon-sidekiq-*.service")}
+        assert units == {f"mastodon-sidekiq-{process['name']}.service" for process in layout[host]}
+    assert not (output / "nixie" / "etc/systemd/system").exists()
+
+
+def test_pg_hba_admits_exactly_the_app_hosts(rendered):
+    output, _ = rendered
+    text = (output / "nixie" / "etc/postgresql/17/main/pg_hba.conf").read_text()
+    network_rules = [line.split() for line in text.splitlines() if line.startswith("host ")]
+    remote = [rule for rule in network_rules if rule[3] not in ("127.0.0.1/32", "::1/128")]
+    servers = addresses()
+    assert sorted(rule[3] for rule in remote) == sorted(f"{servers[host]['private_address']}/32" for host in APP_HOSTS)
+    assert {(rule[1], rule[2], rule[4]) for rule in remote} == {("mastodon_production", "mastodon", "scram-sha-256")}
+
+
+def test_environment_is_identical_on_every_app_host(rendered):
+    output, _ = rendered
+    contents = {host: (output / host / ENVIRONMENT_FILE).read_bytes() for host in APP_HOSTS}
+    assert len(set(contents.values())) == 1, "the .env.production files differ between app hosts"
+
+
+def test_environment_carries_placeholders_for_every_secret(rendered):
+    output, _ = rendered
+    lines = (output / "freud" / ENVIRONMENT_FILE).read_text().splitlines()
+    expected = {key: f"<secret:{name}>" for key, name in MASTODON_SECRETS.items()}
+    expected |= {
+        "DB_PASS": "<secret:postgres_password>",
+        "REDIS_PASSWORD": "<secret:redis_password>",
+        "AWS_ACCESS_KEY_ID": "<secret:object_storage_access_key>",
+        "AWS_SECRET_ACCESS_KEY": "<secret:object_storage_secret_key>",
+        "SMTP_PASSWORD": "<secret:smtp_password>",
+    }
+    for key, placeholder in expected.items():
+        assert f"{key}={placeholder}" in lines
+
+
+def test_service_files_carry_placeholders(rendered):
+    output, _ = rendered
+    assert "requirepass <secret:redis_password>" in (output / "nixie/etc/redis/redis.conf").read_text()
+    assert (output / "nixie/etc/pgbouncer/userlist.txt").read_text() == '"mastodon" "<secret:postgres_password>"\n'
+
+
+def test_no_secret_value_is_rendered(rendered):
+    output, _ = rendered
+    leaks = [str(path) for path in output.rglob("*") if path.is_file() and CANARY in path.read_text()]
+    assert leaks == []
