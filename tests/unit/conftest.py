@@ -25,3 +25,12 @@ def fleet_data():
 @pytest.fixture(scope="session")
 def repo():
     return REPO
+
+
+@pytest.fixture(scope="session")
+def hetzner_fleet():
+    """The validated Fleet of `inventories/hetzner.py`, loaded the way `mastofleet check` loads it."""
+    from mastofleet.fleet import load_fleet
+
+    fleet, _ = load_fleet(str(REPO / "inventories" / "hetzner.py"))
+    return fleet
