@@ -236,7 +236,9 @@ class Redis(Strict):
     """Redis for Mastodon (cache, Sidekiq and streaming pub/sub unless split)."""
 
     port: int = Field(6379, description="REDIS_PORT.")
-    password: SecretReference = Field("secret:redis_password", description="requirepass / REDIS_PASSWORD, by reference.")
+    password: SecretReference = Field(
+        "secret:redis_password", description="requirepass / REDIS_PASSWORD, by reference."
+    )
     maxmemory_mb: int | None = Field(None, description="maxmemory; unset means no limit.")
 
 

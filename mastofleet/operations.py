@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable
 from io import StringIO
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, StringCommand, operation
+from pyinfra.api import FactBase, FileUploadCommand, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import Link, Sha256File
-from pyinfra.operations import files, systemd
+from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util.files import chmod, chown
 
 from mastofleet.files import ConfigFile
@@ -73,24 +73,53 @@ def changed(*operations: OperationMeta | Iterable[OperationMeta]) -> Callable[[]
     return lambda: any(meta.did_change() for meta in flat)
 
 
+APPLIED_DIRECTORY = "/var/lib/mastofleet/applied"
+
+
+class ServiceOlderThanInputs(FactBase[bool]):
+    """True when a service has been running since before one of its input files last changed.
+
+    A restart that a failed run never got to do is still owed: this finds it on the next run.
+    """
+
+    def command(self, service: str, paths: tuple[str, ...]) -> str:
+        checks = " ".join(f"'{path}'" for path in paths)
+        return (
+            f"started=$(systemctl show -P ActiveEnterTimestamp --timestamp=unix {service} 2>/dev/null | tr -d @);"
+            f" applied=$(stat -c %Y {APPLIED_DIRECTORY}/{service} 2>/dev/null || echo 0);"
+            ' if [ "$applied" -gt "${started:-0}" ]; then started=$applied; fi;'
+            f' for path in {checks}; do changed=$(stat -c %Y "$path" 2>/dev/null || echo 0);'
+            ' if [ "${started:-0}" -lt "$changed" ]; then echo stale; exit 0; fi; done; echo current'
+        )
+
+    def process(self, output: list[str]) -> bool:
+        return bool(output) and output[-1].strip() == "stale"
+
+
 def service_running(
     service: str,
     restart_when: Callable[[], bool] | None = None,
     reload_instead: bool = False,
     daemon_reload_when: Callable[[], bool] | None = None,
+    inputs: Iterable[str] = (),
 ) -> None:
-    """Enable and start a unit; restart (or reload) it when `restart_when` says its inputs changed."""
+    """Enable and start a unit; restart (or reload) it when `restart_when` says its inputs changed
+    in this run, or when it is older than one of its `inputs` (a restart an earlier run still owes)."""
     if daemon_reload_when is not None:
         systemd.daemon_reload(name="Reload systemd units", _if=daemon_reload_when)
     systemd.service(name=f"Enable and start {service}", service=service, running=True, enabled=True)
-    if restart_when is not None:
-        systemd.service(
-            name=f"{'Reload' if reload_instead else 'Restart'} {service} for its new configuration",
-            service=service,
-            running=True,
-            reloaded=reload_instead,
-            restarted=not reload_instead,
-            _if=restart_when,
+    paths = tuple(inputs)
+    owed = bool(paths) and host.get_fact(ServiceOlderThanInputs, service=service, paths=paths)
+    if restart_when is not None or owed:
+        changed_now = restart_when or (lambda: False)
+        action = "reload" if reload_instead else "restart"
+        # The marker records when the configuration was last applied: a reload keeps the start time.
+        server.shell(
+            name=f"{action.capitalize()} {service} for its new configuration",
+            commands=[
+                f"systemctl {action} {service} && mkdir -p {APPLIED_DIRECTORY} && touch {APPLIED_DIRECTORY}/{service}"
+            ],
+            _if=lambda: owed or changed_now(),
         )
 
 

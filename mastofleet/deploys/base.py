@@ -32,7 +32,8 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
             render("base/journald.conf.j2", journal_max_use="2G"),
         ),
         ConfigFile("/etc/apt/apt.conf.d/20auto-upgrades", render("base/20auto-upgrades.j2")),
-        ConfigFile("/etc/default/locale", render("base/locale.j2", locale=LOCALE)),
+        # Debian 13 keeps the locale in /etc/locale.conf (/etc/default/locale links to it).
+        ConfigFile("/etc/locale.conf", render("base/locale.j2", locale=LOCALE)),
         ConfigFile("/etc/locale.gen", f"{LOCALE} UTF-8\n"),
     ]
 

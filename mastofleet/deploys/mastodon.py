@@ -56,7 +56,7 @@ MASTODON_PACKAGES = [
     "postgresql-client",
 ]
 RUBY_PACKAGES = ["ruby", "ruby-dev", "ruby-bundler"]
-ARCHIVE_EXCLUDES = {".git", "node_modules", "tmp", "log", ".bundle", ".yarn"}
+ARCHIVE_EXCLUDES = {".git", "node_modules", ".yarn"}  # top-level entries never shipped
 NODE_REPOSITORY_KEY = "https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key"
 NODE_REPOSITORY = "https://deb.nodesource.com/node_24.x"
 JEMALLOC = "libjemalloc.so.2"
@@ -77,6 +77,7 @@ class Application:
     release: Release
     code: list[OperationMeta]
     configuration: list[OperationMeta]
+    inputs: list[str]  # files whose change means the processes must restart: env file, `live`
 
 
 def bundle_command(instance: Instance) -> str:
@@ -328,7 +329,12 @@ def application(fleet: Fleet, host: Host, secrets: SecretValues, first_app_host:
         setup_database_once(fleet, release)
         migrate(fleet, release, post_deployment=False)
     switch = atomic_symlink(instance.live_directory, release.directory, instance.user)
-    return Application(release, [*code, *([switch] if switch else [])], configuration)
+    return Application(
+        release,
+        [*code, *([switch] if switch else [])],
+        configuration,
+        [shared_environment_path(instance), instance.live_directory],
+    )
 
 
 @deploy("Post-deployment migrations")

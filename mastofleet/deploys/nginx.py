@@ -92,4 +92,6 @@ def load_balancer(fleet: Fleet, host: Host, drained: frozenset[str] = frozenset(
     server.shell(
         name="Check the nginx configuration", commands=["nginx -t -q"], _if=changed(configuration, default_site)
     )
-    service_running("nginx", restart_when=changed(configuration, default_site), reload_instead=True)
+    service_running(
+        "nginx", restart_when=changed(configuration, default_site), reload_instead=True, inputs=[CONFIGURATION]
+    )

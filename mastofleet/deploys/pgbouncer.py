@@ -41,6 +41,7 @@ def pgbouncer(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     migrations bypass it and go straight to PostgreSQL.
     """
     apt.packages(name="Install PgBouncer", packages=["pgbouncer"])
-    settings, users = put_files(files_for(fleet, host, secrets))
-    service_running("pgbouncer", restart_when=changed(settings))
-    service_running("pgbouncer", restart_when=changed(users), reload_instead=True)
+    rendered = files_for(fleet, host, secrets)
+    settings, users = put_files(rendered)
+    service_running("pgbouncer", restart_when=changed(settings), inputs=[rendered[0].path])
+    service_running("pgbouncer", restart_when=changed(users), reload_instead=True, inputs=[rendered[1].path])

@@ -131,12 +131,13 @@ def postgresql(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     Mastodon role and database.
     """
     settings = fleet.postgres
-    apt.packages(name="Install PostgreSQL", packages=[f"postgresql-{settings.version}", "postgresql-contrib"])
-    tuned, access = put_files(files_for(fleet, host, secrets))
+    apt.packages(name="Install PostgreSQL", packages=[f"postgresql-{settings.version}"])
+    rendered = files_for(fleet, host, secrets)
+    tuned, access = put_files(rendered)
     cluster = f"postgresql@{settings.version}-main"
     # listen_addresses and shared_buffers take a restart; pg_hba only a reload.
-    service_running(cluster, restart_when=changed(tuned))
-    service_running(cluster, restart_when=changed(access), reload_instead=True)
+    service_running(cluster, restart_when=changed(tuned), inputs=[rendered[0].path])
+    service_running(cluster, restart_when=changed(access), reload_instead=True, inputs=[rendered[1].path])
     postgres.role(
         name=f"Create the {settings.user} role",
         role=settings.user,

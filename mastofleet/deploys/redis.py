@@ -38,5 +38,6 @@ def redis(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     with RDB snapshots and the append-only file on: Sidekiq's queues survive a restart.
     """
     apt.packages(name="Install Redis", packages=["redis-server"])
-    configuration = put_files(files_for(fleet, host, secrets))
-    service_running("redis-server", restart_when=changed(configuration))
+    rendered = files_for(fleet, host, secrets)
+    configuration = put_files(rendered)
+    service_running("redis-server", restart_when=changed(configuration), inputs=[item.path for item in rendered])

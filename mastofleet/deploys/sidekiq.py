@@ -45,6 +45,7 @@ def sidekiq(fleet: Fleet, host: Host, application: Application) -> None:
     `-c` threads, `-q queue,weight` list and DB_POOL; processes no longer in the model are stopped.
     """
     remove_stale_units(host)
-    units = put_files(files_for(fleet, host, SecretValues()))
-    if units:
-        run_units([process.unit for process in host.sidekiq], units, application)
+    rendered = files_for(fleet, host, SecretValues())
+    units = put_files(rendered)
+    for process, unit, config_file in zip(host.sidekiq, units, rendered, strict=True):
+        run_units([process.unit], [unit], [config_file.path], application)

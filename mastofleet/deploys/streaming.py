@@ -35,6 +35,7 @@ def streaming(fleet: Fleet, host: Host, application: Application) -> None:
     grouped under `mastodon-streaming.service` so they start and stop together.
     """
     assert host.streaming is not None
-    units = put_files(files_for(fleet, host, SecretValues()))
+    rendered = files_for(fleet, host, SecretValues())
+    units = put_files(rendered)
     services = ["mastodon-streaming.service"] + [f"mastodon-streaming@{port}.service" for port in host.streaming.ports]
-    run_units(services, units, application)
+    run_units(services, units, [item.path for item in rendered], application)

@@ -24,13 +24,14 @@ def unit_context(fleet: Fleet, host: Host, **extra: Any) -> dict[str, Any]:
     }
 
 
-def run_units(services: list[str], units: list[OperationMeta], application: Application, reload: bool = False) -> None:
+def run_units(services: list[str], units: list[OperationMeta], unit_paths: list[str], application: Application) -> None:
     """Start each service; restart it when its unit, the code or the configuration changed."""
     restart = changed(units, application.code, application.configuration)
+    inputs = [*unit_paths, *application.inputs]
     for index, service in enumerate(services):
         service_running(
             service,
             restart_when=restart,
-            reload_instead=reload,
             daemon_reload_when=changed(units) if index == 0 else None,
+            inputs=inputs,
         )

@@ -29,5 +29,6 @@ def web(fleet: Fleet, host: Host, application: Application) -> None:
     Run Puma with WEB_CONCURRENCY processes x MAX_THREADS threads from the model, on the host's
     private address (nginx on lb reaches it there), restarted when the code or config changes.
     """
-    units = put_files(files_for(fleet, host, SecretValues()))
-    run_units(["mastodon-web.service"], units, application)
+    rendered = files_for(fleet, host, SecretValues())
+    units = put_files(rendered)
+    run_units(["mastodon-web.service"], units, [item.path for item in rendered], application)

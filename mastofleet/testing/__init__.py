@@ -1,0 +1,1 @@
+"""Helpers for the fleet tests: run a deploy and read its results, reach hosts with testinfra."""

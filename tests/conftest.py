@@ -1,0 +1,48 @@
+"""Shared fixtures: the local fleet, booted and deployed once per test session.
+
+Tests that need real hosts ask for `deployed_fleet`; on a machine where the local fleet cannot run
+(not root, no systemd-nspawn) they are skipped with the reason — CI runs as root, where they run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy
+
+LOCAL_INVENTORY = "inventories/local.py"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--inventory", default=LOCAL_INVENTORY, help="inventory the testinfra suite checks")
+
+
+def _mastofleet(*arguments: str) -> None:
+    command = [str(Path(sys.executable).with_name("mastofleet")), *arguments]
+    subprocess.run(command, cwd=PROJECT, check=True)
+
+
+@pytest.fixture(scope="session")
+def first_deploy() -> DeployResult:
+    """Boot the local fleet and deploy it with the real deploy.py (the cold converge)."""
+    if os.geteuid() != 0 or not shutil.which("systemd-nspawn") and not shutil.which("apt-get"):
+        pytest.skip("the local fleet needs root and systemd-nspawn")
+    _mastofleet("local", "up")
+    _mastofleet("secrets", "init", LOCAL_INVENTORY, "--generate-missing")
+    result = run_deploy(LOCAL_INVENTORY)
+    assert result.returncode == 0 and not result.failed, f"deploy failed: {result.failed}\n{result.output}"
+    return result
+
+
+@pytest.fixture(scope="session")
+def deployed_fleet(first_deploy: DeployResult, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The validated Fleet model and pyinfra Inventory of the deployed fleet."""
+    from mastofleet.fleet import load_fleet
+
+    return load_fleet(request.config.getoption("--inventory"))
