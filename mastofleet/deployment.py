@@ -12,7 +12,7 @@ from pyinfra.api.exceptions import PyinfraError
 from mastofleet import run_record
 from mastofleet.deploys import base, mastodon, nginx, pgbouncer, postgres, redis, sidekiq, streaming, web
 from mastofleet.files import SecretValues
-from mastofleet.fleet import fleet_from_inventory
+from mastofleet.fleet import fleet_from_inventory, fleet_host_name
 from mastofleet.model import Fleet, Role
 from mastofleet.problems import FleetError, InventoryError
 from mastofleet.secrets import SecretError, SecretStore
@@ -40,7 +40,7 @@ def current_fleet() -> tuple[Fleet, SecretValues]:
 def deploy_current_host() -> None:
     """Apply every role of the current host, in the order the fleet needs them."""
     fleet, secrets = current_fleet()
-    host = fleet.host(current_host.name)
+    host = fleet.host(fleet_host_name(current_host.name))
     base.base(fleet, host)
     if host.has(Role.db):
         postgres.postgresql(fleet, host, secrets)

@@ -24,6 +24,11 @@ HOST_FIELDS = ("private_address", "public_address", "web", "streaming", "memory_
 ROLE_NAMES = {role.value for role in Role}
 
 
+def fleet_host_name(inventory_name: str) -> str:
+    """The fleet's name for an inventory host: `@vagrant/nixie` is nixie."""
+    return inventory_name.rsplit("/", 1)[-1] if inventory_name.startswith("@") else inventory_name
+
+
 def project_directory(inventory_path: str) -> str:
     """The directory holding group_data/ for an inventory: the nearest one upwards, else cwd."""
     directory = Path(inventory_path).resolve().parent
@@ -149,7 +154,7 @@ def literal_secret_problems(data: Mapping[str, Any], where: str = "group_data") 
 
 def fleet_from_inventory(inventory: Any, store: SecretStore | None = None, project: str | None = None) -> Fleet:
     """Build the validated Fleet of a loaded pyinfra Inventory."""
-    hosts = [(host.name, host.groups, host.data.dict()) for host in inventory]
+    hosts = [(fleet_host_name(host.name), host.groups, host.data.dict()) for host in inventory]
     common = _common_data(inventory)
     if store is None:
         store = SecretStore.for_fleet_data(common, project or os.getcwd())

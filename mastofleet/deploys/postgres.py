@@ -92,7 +92,8 @@ def scram_verifier(user: str, password: str) -> str:
 class RolePassword(FactBase[str | None]):
     """The stored password verifier of a Postgres role (empty when the role has none)."""
 
-    requires_command = "psql"
+    def requires_command(self, *args: object, **kwargs: object) -> str:
+        return "psql"
 
     def command(self, role: str) -> str:
         return f"psql -tAc \"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'\""

@@ -1,0 +1,9 @@
+"""Settings of the Vagrant fleet only (`inventories/vagrant.py`): its network, a self-signed
+certificate, and secrets kept in the (git-ignored) .vagrant directory."""
+
+private_network = "192.168.56.0/24"
+
+tls = {"mode": "self-signed"}
+
+secrets_file = ".vagrant/mastofleet-secrets.json"
+age_key_file = ".vagrant/mastofleet.age-key"
