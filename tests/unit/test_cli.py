@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from fleet_builder import APP_HOSTS, REPO, SECRET_NAMES, addresses, group_data
+from fleet_builder import APP_HOSTS, REPO, SECRET_NAMES, addresses, build, default_fleet_data, group_data
 
+from mastofleet.deploys import base
+from mastofleet.files import SecretValues
 from mastofleet.problems import Problem
 from mastofleet.secrets_reference import MASTODON_SECRETS, environment_variable
 
@@ -138,12 +140,14 @@ def test_check_of_an_inventory_that_fails_while_loading_exits_2(project_copy: Pa
 
 # --- render -----------------------------------------------------------------------------------
 
-BASE = {
-    "etc/systemd/journald.conf.d/50-mastofleet.conf",
-    "etc/apt/apt.conf.d/20auto-upgrades",
-    "etc/default/locale",
-    "etc/locale.gen",
-}
+
+def base_files() -> set[str]:
+    """The base role's files (journald, apt, locale ...): the same on every host, whatever they are."""
+    fleet = build(*default_fleet_data())
+    return {item.path.lstrip("/") for item in base.files_for(fleet, fleet.host("esme"), SecretValues())}
+
+
+BASE = base_files()
 APPLICATION = {
     "home/mastodon/shared/.env.production",
     "etc/systemd/system/mastodon-web.service",
