@@ -124,7 +124,7 @@ def test_check_of_an_inventory_with_a_syntax_error_exits_2(project_copy: Path):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="fleet.py:50 load_inventory formats pyinfra_cli's UnexpectedExternalError with str(), which itself "
+    reason="fleet.py load_inventory formats pyinfra_cli's UnexpectedExternalError with str(), which itself "
     "raises AttributeError: an exception inside an inventory or group_data file crashes `check` with a "
     "traceback and exit 1 instead of exit 2",
 )
