@@ -34,7 +34,10 @@ def _fleet_and_secrets(inventory_id: int) -> tuple[Fleet, SecretValues]:
 
 def current_fleet() -> tuple[Fleet, SecretValues]:
     """The validated fleet of the inventory pyinfra is running, and its secrets (in memory only)."""
-    return _fleet_and_secrets(id(current_inventory))
+    from pyinfra.context import ctx_inventory
+
+    # The module-level `inventory` is a proxy, the same object for every inventory: key on the real one.
+    return _fleet_and_secrets(id(ctx_inventory.get()))
 
 
 def deploy_current_host() -> None:

@@ -52,7 +52,8 @@ def load_inventory(inventory_path: str, override_data: Mapping[str, Any] | None 
                 inventory_path, override_data=dict(override_data or {}), cwd=project_directory(inventory_path)
             )
     except Exception as error:  # the inventory is Python: anything can go wrong in it
-        raise InventoryError(f"{inventory_path}: cannot read the inventory: {error}") from error
+        cause = getattr(error, "exception", None) or error
+        raise InventoryError(f"{inventory_path}: cannot read the inventory: {type(cause).__name__}: {cause}") from error
 
 
 def _problems_from_validation(where: str, error: ValidationError) -> list[Problem]:
@@ -73,6 +74,9 @@ def _host_data(name: str, groups: Iterable[str], data: Mapping[str, Any]) -> dic
     if Role.app.value in roles:
         layout = data.get("sidekiq_layout") or {}
         raw["sidekiq"] = layout.get(name, data.get("sidekiq", []))
+    elif data.get("host_processes"):
+        # Processes set on the host itself (not the app group's defaults) are reported by the rules.
+        raw.update(data["host_processes"])
     else:
         raw.pop("web", None)
         raw.pop("streaming", None)
@@ -115,6 +119,9 @@ def fleet_from_hosts(
         raise FleetError(problems) from None
     fleet = fleet.model_copy(update={"hosts": parsed_hosts})
     problems += literal_secret_problems(common)
+    if problems:
+        # Cross-host rules over a fleet missing its invalid hosts would report false problems.
+        raise FleetError(problems)
     problems += fleet_problems(fleet)
     problems += environment_problems(fleet)
     if problems:

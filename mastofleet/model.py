@@ -361,6 +361,34 @@ def _roles_present(fleet: Fleet) -> list[Problem]:
     ]
 
 
+def _single_primaries(fleet: Fleet) -> list[Problem]:
+    problems = []
+    for role in (Role.db, Role.redis):
+        hosts = fleet.with_role(role)
+        if len(hosts) > 1:
+            problems.append(
+                Problem(
+                    "fleet",
+                    "roles",
+                    f"{len(hosts)} hosts have the role {role.value} ({', '.join(h.name for h in hosts)}); "
+                    "the app would use only the first",
+                    f"keep one host in '{role.value}' (read replicas go in 'db_replica')",
+                )
+            )
+    app_hosts = fleet.with_role(Role.app)
+    for kind in ("web", "streaming"):
+        if app_hosts and not any(getattr(host, kind) for host in app_hosts):
+            problems.append(
+                Problem(
+                    "fleet",
+                    kind,
+                    f"no app host runs {kind}; nginx would have nothing to balance",
+                    f"give an app host {kind}",
+                )
+            )
+    return problems
+
+
 def _unique_names_and_addresses(fleet: Fleet) -> list[Problem]:
     problems: list[Problem] = []
     seen_names: set[str] = set()
@@ -436,7 +464,7 @@ def _queues(fleet: Fleet) -> list[Problem]:
     listeners: dict[str, list[str]] = {queue: [] for queue in QUEUES}
     for host in fleet.hosts:
         for process in host.sidekiq:
-            for queue in process.queue_names:
+            for queue in dict.fromkeys(process.queue_names):  # a queue listed twice is one listener
                 if queue not in listeners:
                     problems.append(
                         Problem(
@@ -619,6 +647,7 @@ def _secrets(fleet: Fleet) -> list[Problem]:
 
 RULES = (
     _roles_present,
+    _single_primaries,
     _unique_names_and_addresses,
     _app_hosts_have_processes,
     _queues,

@@ -89,6 +89,10 @@ def _register_operator_record() -> None:
 
 
 def _write_operator_record() -> None:
+    from pyinfra.context import ctx_state
+
+    if not ctx_state.isset():
+        return  # not inside a pyinfra run (e.g. plans built by tests)
     hosts = {host.name: _host_operations(host) for host in current_state.inventory}
     if not any(meta.is_complete() for data in current_state.ops.values() for meta in _metas(data)):
         return  # a dry run or a refused deploy: nothing ran, nothing to record

@@ -104,6 +104,9 @@ class RolePassword(FactBase[str | None]):
 
 def set_role_password(role: str, password: str) -> None:
     """Give a role its password as a SCRAM verifier: only when it differs, never shown in logs."""
+    if not password.isascii():
+        # libpq applies SASLprep to non-ASCII passwords; our verifier does not, so refuse them.
+        raise ValueError(f"the password of the {role} role must be ASCII (mastofleet secrets init makes such)")
     verifier = scram_verifier(role, password)
     present = current_host.get_fact(RolePassword, role=role, _sudo=True, _sudo_user="postgres")
     if present == verifier:

@@ -122,12 +122,6 @@ def test_check_of_an_inventory_with_a_syntax_error_exits_2(project_copy: Path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fleet.py load_inventory formats pyinfra_cli's UnexpectedExternalError with str(), which itself "
-    "raises AttributeError: an exception inside an inventory or group_data file crashes `check` with a "
-    "traceback and exit 1 instead of exit 2",
-)
 def test_check_of_an_inventory_that_fails_while_loading_exits_2(project_copy: Path):
     """The inventory runs but raises (its state file is missing): bad input, exit 2, no traceback."""
     result = mastofleet(

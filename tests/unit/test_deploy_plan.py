@@ -375,12 +375,6 @@ def test_a_bad_fleet_refuses_to_deploy_before_planning_anything(secrets_in_envir
     assert all(host.op_hash_order == [] for host in inventory)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="deployment.py caches the fleet by id(current_inventory), the id of pyinfra's context proxy, which "
-    "is the same for every inventory: a second inventory in one process reuses the first fleet "
-    "(here a bad fleet deploys as the good one). Key the cache on the real inventory object instead",
-)
 def test_each_inventory_is_validated_on_its_own(secrets_in_environment):
     hosts, common = default_fleet_data()
     plan_host("freud", hosts, common)  # a good fleet first, as a long-lived process would

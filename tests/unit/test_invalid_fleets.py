@@ -91,11 +91,6 @@ def test_unknown_queue_name(fleet_data):
     assert problem.fix == f"use one of {', '.join(QUEUES)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model.py _queues appends one listener per queue entry, not per process: a process listing "
-    "'scheduler' twice is reported as '2 processes listen on scheduler (freud/scheduler, freud/scheduler)'",
-)
 def test_a_queue_listed_twice_in_one_process_is_not_two_processes(fleet_data):
     hosts, common = fleet_data
     process(hosts, "freud", "scheduler")["queues"] = ["scheduler", "scheduler", "fasp"]
@@ -208,11 +203,6 @@ def test_missing_app_role(fleet_data):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model.py has no rule for two hosts in the 'db' group: both get a primary PostgreSQL and the app "
-    "silently uses the first (fleet.db_host); replicas have their own role, db_replica",
-)
 def test_two_database_primaries(fleet_data):
     hosts, common = fleet_data
     next(host for host in hosts if host["name"] == "esme")["groups"] = ["db"]
@@ -220,11 +210,6 @@ def test_two_database_primaries(fleet_data):
     assert any(problem.field == "roles" and "db" in problem.message for problem in problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model.py has no rule that some app host runs web (and streaming): without one, nginx's "
-    "`upstream backend` is rendered empty and `nginx -t` fails with 'no servers are inside upstream'",
-)
 def test_no_app_host_runs_web(fleet_data):
     hosts, common = fleet_data
     for name in APP_HOSTS:
@@ -285,11 +270,6 @@ def test_invalid_field_of_a_host(fleet_data):
     assert Problem("freud", "web.threads", "Input should be greater than or equal to 1", RETRY) in problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fleet.py fleet_from_hosts drops a host that fails validation and then runs the cross-host rules "
-    "without it: freud's invalid web.threads also reports 'no Sidekiq process listens on scheduler'",
-)
 def test_an_invalid_host_is_not_also_reported_as_missing_everything_it_runs(fleet_data):
     hosts, common = fleet_data
     host_data(hosts, "freud")["web"] = {"processes": 2, "threads": 0}
