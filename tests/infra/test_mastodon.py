@@ -1,0 +1,105 @@
+"""The Mastodon application on app hosts: the shared `.env.production`, the release and `live`.
+
+The env file holds secrets: its values never leave the hosts here, except a password a login test
+forwards over stdin. Assertions are on derived facts only (key names, sha256, owner and mode).
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import PurePosixPath
+
+import pytest
+from infra_support import Target, assert_files_as_rendered, environment_keys, environment_values
+
+from mastofleet.deploys import mastodon
+from mastofleet.environment import database_endpoint
+from mastofleet.environment_keys import KNOWN_KEYS, REMOVED_KEYS
+from mastofleet.files import SecretValues
+from mastofleet.secrets_reference import MASTODON_SECRETS
+
+
+@pytest.fixture(scope="module")
+def env_path(fleet) -> str:  # type: ignore[no-untyped-def]
+    return mastodon.shared_environment_path(fleet.instance)
+
+
+def test_environment_file_owner_and_mode(app_host: Target, fleet) -> None:  # type: ignore[no-untyped-def]
+    """`.env.production` is 0600 and belongs to the application user (it holds every secret)."""
+    rendered = mastodon.files_for(fleet, app_host.model, SecretValues())
+    assert rendered[0].mode == "600" and rendered[0].user == fleet.instance.user
+    assert_files_as_rendered(app_host, rendered)
+
+
+def test_environment_identical_on_every_app_host(fleet_ready, env_path: str) -> None:  # type: ignore[no-untyped-def]
+    """One env for the whole fleet, byte for byte (compared by sha256 computed on each host)."""
+    names = [host.name for host in fleet_ready.fleet.app_hosts]
+    digests = {}
+    for name in names:
+        output = fleet_ready.target(name).output(f"sha256sum < {shlex.quote(env_path)}")
+        digests[name] = output.split()[0]
+    assert len(set(digests.values())) == 1, f"{env_path} differs between app hosts (sha256): {digests}"
+
+
+def test_environment_has_only_known_keys(app_host: Target, env_path: str) -> None:
+    """Every key is one Mastodon reads (a typo like `3_BUCKET=` is silently ignored by Mastodon),
+    none is a removed one, none twice, and the shared secrets are all there."""
+    keys = environment_keys(app_host, env_path)
+    unknown = sorted(set(keys) - KNOWN_KEYS)
+    assert not unknown, f"{app_host.name}: keys Mastodon does not read: {unknown}"
+    removed = sorted(set(keys) & set(REMOVED_KEYS))
+    assert not removed, f"{app_host.name}: removed keys: {removed}"
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    assert not duplicates, f"{app_host.name}: keys written twice: {duplicates}"
+    missing = sorted(set(MASTODON_SECRETS) - set(keys))
+    assert not missing, f"{app_host.name}: shared secrets missing: {missing}"
+
+
+def test_environment_points_at_the_fleet(app_host: Target, fleet, env_path: str) -> None:  # type: ignore[no-untyped-def]
+    """The non-secret values are the model's: database through PgBouncer (without prepared
+    statements) on the db host, Redis on the redis host, the instance's domain."""
+    address, port = database_endpoint(fleet)
+    wanted = {
+        "LOCAL_DOMAIN": fleet.instance.local_domain,
+        "DB_HOST": address,
+        "DB_PORT": str(port),
+        "DB_NAME": fleet.postgres.database,
+        "DB_USER": fleet.postgres.user,
+        "REDIS_HOST": str(fleet.redis_host.private_address),
+        "REDIS_PORT": str(fleet.redis.port),
+    }
+    if fleet.pgbouncer.enabled:
+        wanted["PREPARED_STATEMENTS"] = "false"
+    present = environment_values(app_host, env_path, list(wanted))
+    assert present == wanted
+
+
+def _live_target(target: Target, fleet) -> str:  # type: ignore[no-untyped-def]
+    live = fleet.instance.live_directory
+    assert target.host.file(live).is_symlink, f"{target.name}: {live} is not a symlink"
+    return target.output(f"readlink {shlex.quote(live)}").strip()
+
+
+def test_live_is_a_prepared_release(app_host: Target, fleet) -> None:  # type: ignore[no-untyped-def]
+    """`live` is a symlink to a directory under releases/, owned by the app user, whose preparation
+    steps all ran and whose .env.production is the shared one."""
+    instance = fleet.instance
+    target = _live_target(app_host, fleet)
+    release = PurePosixPath(target)
+    assert release.parent == PurePosixPath(instance.releases_directory), f"{app_host.name}: live -> {target}"
+    assert release.name.startswith(instance.version), (
+        f"{app_host.name}: release {release.name} is not {instance.version}"
+    )
+    directory = app_host.host.file(target)
+    assert directory.is_directory and directory.user == instance.user, f"{app_host.name}: {target}"
+    steps = app_host.output(f"ls -1 {shlex.quote(target)}/.mastofleet").split()
+    assert {"bundle", "yarn", "assets"} <= set(steps), f"{app_host.name}: {target} prepared only {steps}"
+    link = app_host.output(f"readlink {shlex.quote(target)}/.env.production").strip()
+    assert link == mastodon.shared_environment_path(instance)
+
+
+def test_same_release_live_on_every_app_host(fleet_ready, fleet) -> None:  # type: ignore[no-untyped-def]
+    releases = {
+        host.name: PurePosixPath(_live_target(fleet_ready.target(host.name), fleet)).name for host in fleet.app_hosts
+    }
+    assert len(set(releases.values())) == 1, f"app hosts serve different releases: {releases}"
