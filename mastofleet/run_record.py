@@ -58,7 +58,10 @@ def _host_operations(host: Any) -> dict[str, list[str]]:
         meta = host_data.operation_meta
         if not meta.is_complete():
             continue
-        name = ", ".join(sorted(current_state.op_meta[op_hash].names))
+        # op_meta.names holds every host's name for this operation: keep this host's own
+        own = host_data.global_arguments.get("name")
+        names = sorted(current_state.op_meta[op_hash].names)
+        name = next((candidate for candidate in names if own and candidate.endswith(str(own))), ", ".join(names))
         if not meta.did_succeed(_raise_if_not_complete=False):
             failed.append(name)
         elif meta.did_change():

@@ -5,15 +5,19 @@ from __future__ import annotations
 from pyinfra.api import deploy
 from pyinfra.operations import apt
 
+from mastofleet.deploys import postgres
 from mastofleet.files import ConfigFile, SecretValues
 from mastofleet.model import Fleet, Host
 from mastofleet.operations import changed, put_files, service_running
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
 
+HBA_FILE = "/etc/pgbouncer/pg_hba.conf"
+
 
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
     context = {"fleet": fleet, "host": host, "postgres": fleet.postgres, "pgbouncer": fleet.pgbouncer}
+    hba = postgres.files_for(fleet, host, secrets)[1]  # PgBouncer admits exactly whom PostgreSQL admits
     return [
         ConfigFile(
             "/etc/pgbouncer/pgbouncer.ini",
@@ -30,6 +34,7 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
             group="postgres",
             sensitive=True,
         ),
+        ConfigFile(HBA_FILE, hba.content, mode="640", user="postgres", group="postgres"),
     ]
 
 
@@ -42,6 +47,8 @@ def pgbouncer(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
     apt.packages(name="Install PgBouncer", packages=["pgbouncer"])
     rendered = files_for(fleet, host, secrets)
-    settings, users = put_files(rendered)
+    settings, users, hba = put_files(rendered)
     service_running("pgbouncer", restart_when=changed(settings), inputs=[rendered[0].path])
-    service_running("pgbouncer", restart_when=changed(users), reload_instead=True, inputs=[rendered[1].path])
+    service_running(
+        "pgbouncer", restart_when=changed(users, hba), reload_instead=True, inputs=[item.path for item in rendered[1:]]
+    )

@@ -73,13 +73,6 @@ def test_others_without_the_password_are_refused(prober: Target, fleet) -> None:
     assert not wrong["logged_in"] and wrong["sqlstate"] in ("08P01", "28P01"), f"{prober.name}: {wrong}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG templates/pgbouncer/pgbouncer.ini.j2: auth_type = scram-sha-256 checks the password only; "
-    "PgBouncer listens on the private address and then connects to PostgreSQL over 127.0.0.1, which "
-    "pg_hba trusts with the password, so pg_hba's app-hosts-only rule is bypassed through port 6432",
-)
 def test_others_are_refused_even_with_the_password(prober: Target, fleet, database_password) -> None:  # type: ignore[no-untyped-def]
     """NOTHING but the app hosts may log in as the app, even knowing the password: the address rule
     of pg_hba must hold through PgBouncer too (the password goes to the prober over stdin)."""
