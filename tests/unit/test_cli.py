@@ -160,6 +160,7 @@ EXPECTED_FILES = {
         "etc/postgresql/17/main/pg_hba.conf",
         "etc/pgbouncer/pgbouncer.ini",
         "etc/pgbouncer/userlist.txt",
+        "etc/pgbouncer/pg_hba.conf",
         "etc/redis/redis.conf",
         "etc/nginx/conf.d/mastodon.conf",
     },
