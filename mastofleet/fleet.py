@@ -71,15 +71,12 @@ def _host_data(name: str, groups: Iterable[str], data: Mapping[str, Any]) -> dic
     for field in HOST_FIELDS:
         if data.get(field) is not None:
             raw[field] = data[field]
-    if Role.app.value in roles:
-        layout = data.get("sidekiq_layout") or {}
-        raw["sidekiq"] = layout.get(name, data.get("sidekiq", []))
-    elif data.get("host_processes"):
-        # Processes set on the host itself (not the app group's defaults) are reported by the rules.
-        raw.update(data["host_processes"])
-    else:
-        raw.pop("web", None)
-        raw.pop("streaming", None)
+    # The app group's data (web, streaming, sidekiq) reaches only app hosts; processes another host
+    # carries were set on it directly, and the rules report them instead of dropping them.
+    layout = data.get("sidekiq_layout") or {}
+    sidekiq = layout.get(name, data.get("sidekiq"))
+    if sidekiq:
+        raw["sidekiq"] = sidekiq
     return raw
 
 

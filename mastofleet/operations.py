@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from io import StringIO
 
 from pyinfra import host
-from pyinfra.api import FactBase, FileUploadCommand, StringCommand, operation
+from pyinfra.api import FactBase, FileUploadCommand, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import Link, Sha256File
 from pyinfra.operations import files, server, systemd
@@ -129,15 +129,7 @@ def atomic_symlink(path: str, target: str, user: str) -> OperationMeta | None:
     if link and link.get("link_target") == target:
         return None
     temporary = f"{path}.switching"
-    return host_shell(
-        f"Switch {path} to {target}",
-        StringCommand(
-            f"ln -sfn {target} {temporary} && chown -h {user}:{user} {temporary} && mv -T {temporary} {path}"
-        ),
+    return server.shell(
+        name=f"Switch {path} to {target}",
+        commands=[f"ln -sfn {target} {temporary} && chown -h {user}:{user} {temporary} && mv -T {temporary} {path}"],
     )
-
-
-def host_shell(name: str, command: str | StringCommand, **arguments) -> OperationMeta:  # type: ignore[no-untyped-def]
-    from pyinfra.operations import server
-
-    return server.shell(name=name, commands=[command], **arguments)

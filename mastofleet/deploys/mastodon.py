@@ -208,7 +208,7 @@ def install_code(instance: Instance, release: Release) -> list[OperationMeta]:
     return [checkout]
 
 
-def prepare_release(instance: Instance, release: Release, code: list[OperationMeta]) -> None:
+def prepare_release(instance: Instance, release: Release) -> None:
     """Gems, JavaScript packages and assets for the release; each step only once per release."""
     as_user = {**_as_application_user(instance), "_chdir": release.directory}
     install = instance.install
@@ -324,7 +324,7 @@ def application(fleet: Fleet, host: Host, secrets: SecretValues, first_app_host:
     code = install_code(instance, release)
     configuration = put_files(files_for(fleet, host, secrets))
     link_environment(instance, release)
-    prepare_release(instance, release, code)
+    prepare_release(instance, release)
     if first_app_host:
         setup_database_once(fleet, release)
         migrate(fleet, release, post_deployment=False)
