@@ -8,6 +8,7 @@ from typing import Any
 
 import paramiko
 
+from mastofleet.fleet import fleet_host_name
 from mastofleet.model import Fleet, Role
 from mastofleet.report import table
 from mastofleet.services import expected_services
@@ -51,10 +52,11 @@ def probe(url: str, host_header: str) -> str:
 def fleet_status(fleet: Fleet, inventory: Any) -> tuple[str, bool]:
     rows = []
     healthy = True
+    by_name = {fleet_host_name(item.name): item for item in inventory}  # @vagrant/nixie is nixie
     for host in fleet.hosts:
         services = expected_services(fleet, host)
         try:
-            client = ssh_client(inventory.get_host(host.name).data.dict())
+            client = ssh_client(by_name[host.name].data.dict())
             with client:
                 states = service_states(client, services)
         except Exception as error:
@@ -68,7 +70,7 @@ def fleet_status(fleet: Fleet, inventory: Any) -> tuple[str, bool]:
     lines = [table(["host", "roles", "services"], rows)]
     domain = fleet.instance.site_domain
     for balancer in fleet.with_role(Role.lb):
-        address = inventory.get_host(balancer.name).data.get("ssh_hostname") or str(balancer.private_address)
+        address = by_name[balancer.name].data.get("ssh_hostname") or str(balancer.private_address)
         for path in ("/health", "/api/v1/streaming/health"):
             answer = probe(f"https://{address}{path}", domain)
             healthy = healthy and answer.startswith("200")
