@@ -54,6 +54,26 @@ def _deploy(arguments: argparse.Namespace) -> int:
     return run_deploy(arguments.inventory, list(arguments.data), list(arguments.limit))
 
 
+def _upgrade(arguments: argparse.Namespace) -> int:
+    from mastofleet.upgrade import RolloutError, upgrade
+
+    try:
+        return upgrade(arguments.inventory, arguments.version, arguments.code)
+    except RolloutError as error:
+        print(f"mastofleet: {error}", file=sys.stderr)
+        return 1
+
+
+def _rollback(arguments: argparse.Namespace) -> int:
+    from mastofleet.upgrade import RolloutError, rollback
+
+    try:
+        return rollback(arguments.inventory)
+    except RolloutError as error:
+        print(f"mastofleet: {error}", file=sys.stderr)
+        return 1
+
+
 def _status(arguments: argparse.Namespace) -> int:
     from mastofleet.fleet import load_fleet
     from mastofleet.status import fleet_status
@@ -89,6 +109,18 @@ def parser() -> argparse.ArgumentParser:
     deploy.add_argument("--data", action="append", default=[], help="KEY=VALUE passed to pyinfra")
     deploy.add_argument("--limit", action="append", default=[], help="only these hosts or groups")
     deploy.set_defaults(handler=_deploy)
+
+    upgrade = commands.add_parser(
+        "upgrade", help="deploy a new version with zero downtime: prepare, migrate, switch, restart host by host"
+    )
+    upgrade.add_argument("inventory")
+    upgrade.add_argument("--version", required=True, help="the release tag to deploy, e.g. v4.6.6")
+    upgrade.add_argument("--code", help="for a path code source: the directory holding that version's code")
+    upgrade.set_defaults(handler=_upgrade)
+
+    rollback = commands.add_parser("rollback", help="switch every app host back to its previous release, host by host")
+    rollback.add_argument("inventory")
+    rollback.set_defaults(handler=_rollback)
 
     status = commands.add_parser("status", help="services of every host and the site's health through nginx")
     status.add_argument("inventory")

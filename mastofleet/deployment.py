@@ -9,13 +9,16 @@ from pyinfra import host as current_host
 from pyinfra import inventory as current_inventory
 from pyinfra.api.exceptions import PyinfraError
 
-from mastofleet import run_record
+from mastofleet import rollout, run_record
 from mastofleet.deploys import base, mastodon, nginx, pgbouncer, postgres, redis, sidekiq, streaming, web
+from mastofleet.deploys.units import PendingRestart
 from mastofleet.files import SecretValues
 from mastofleet.fleet import fleet_from_inventory, fleet_host_name
 from mastofleet.model import Fleet, Role
 from mastofleet.problems import FleetError, InventoryError
 from mastofleet.secrets import SecretError, SecretStore
+
+ROLLBACK_RELEASE = "mastofleet_release"  # --data: deploy this already prepared release (a rollback)
 
 
 @cache
@@ -41,9 +44,15 @@ def current_fleet() -> tuple[Fleet, SecretValues]:
 
 
 def deploy_current_host() -> None:
-    """Apply every role of the current host, in the order the fleet needs them."""
+    """Apply every role of the current host, in the order the fleet needs them.
+
+    The order is also the upgrade choreography: every app host prepares the new release while the
+    old one serves; the pre-deployment migrations run once; `live` switches and Sidekiq restarts;
+    web and streaming restart one host at a time out of the balancer; the full migrations run last.
+    """
     fleet, secrets = current_fleet()
     host = fleet.host(fleet_host_name(current_host.name))
+    rollback_release = current_host.data.get(ROLLBACK_RELEASE)
     base.base(fleet, host)
     if host.has(Role.db):
         postgres.postgresql(fleet, host, secrets)
@@ -51,16 +60,21 @@ def deploy_current_host() -> None:
             pgbouncer.pgbouncer(fleet, host, secrets)
     if host.has(Role.redis):
         redis.redis(fleet, host, secrets)
+    first = bool(fleet.app_hosts) and host.name == fleet.app_hosts[0].name
+    prepared = None
     if host.has(Role.app):
-        first = host.name == fleet.app_hosts[0].name
-        application = mastodon.application(fleet, host, secrets, first_app_host=first)
-        if host.web:
-            web.web(fleet, host, application)
-        if host.streaming:
-            streaming.streaming(fleet, host, application)
-        sidekiq.sidekiq(fleet, host, application)
-        if first:
-            mastodon.post_deployment_migrations(fleet, host)
+        prepared = mastodon.prepare(fleet, host, secrets, first_app_host=first, release_name=rollback_release)
     if host.has(Role.lb):
         nginx.load_balancer(fleet, host)
+    pending: list[PendingRestart] = []
+    if prepared is not None:
+        application = mastodon.switch_release(fleet, host, prepared)
+        sidekiq.sidekiq(fleet, host, application)
+        if host.web:
+            pending += web.web(fleet, host, application)
+        if host.streaming:
+            pending += streaming.streaming(fleet, host, application)
+    rollout.one_host_at_a_time(fleet, host, pending)
+    if first and not rollback_release:
+        mastodon.post_deployment_migrations(fleet, host)
     run_record.record_on_host()

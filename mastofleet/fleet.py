@@ -20,6 +20,7 @@ from mastofleet.problems import FleetError, InventoryError, Problem
 from mastofleet.secrets import SecretStore
 
 FLEET_SECTIONS = ("instance", "postgres", "pgbouncer", "redis", "object_storage", "smtp", "tls")
+VERSION_OVERRIDE = "mastodon_version"  # `--data mastodon_version=v4.6.6`: upgrade without editing group_data
 HOST_FIELDS = ("private_address", "public_address", "web", "streaming", "memory_mb", "cpus")
 ROLE_NAMES = {role.value for role in Role}
 
@@ -101,7 +102,7 @@ def fleet_from_hosts(
     # code_source and install are separate keys so one inventory's group can change them alone
     if isinstance(raw.get("instance"), Mapping):
         instance = dict(raw["instance"])
-        for key, field in (("code_source", "source"), ("install", "install")):
+        for key, field in (("code_source", "source"), ("install", "install"), (VERSION_OVERRIDE, "version")):
             if common.get(key) is not None:
                 instance[field] = common[key]
         raw["instance"] = instance

@@ -76,6 +76,21 @@ def changed(*operations: OperationMeta | Iterable[OperationMeta]) -> Callable[[]
 APPLIED_DIRECTORY = "/var/lib/mastofleet/applied"
 
 
+def stale_check(service: str, paths: Iterable[str]) -> str:
+    """Shell that prints `stale` when `service` has run since before one of `paths` last changed.
+
+    Links count by their own time (`stat` does not follow them), so switching `live` is a change.
+    """
+    checks = " ".join(f"'{path}'" for path in paths)
+    return (
+        f"started=$(systemctl show -P ActiveEnterTimestamp --timestamp=unix {service} 2>/dev/null | tr -d @);"
+        f" applied=$(stat -c %Y {APPLIED_DIRECTORY}/{service} 2>/dev/null || echo 0);"
+        ' if [ "$applied" -gt "${started:-0}" ]; then started=$applied; fi;'
+        f' for path in {checks}; do changed=$(stat -c %Y "$path" 2>/dev/null || echo 0);'
+        ' if [ "${started:-0}" -lt "$changed" ]; then echo stale; break; fi; done'
+    )
+
+
 class ServiceOlderThanInputs(FactBase[bool]):
     """True when a service has been running since before one of its input files last changed.
 
@@ -83,17 +98,34 @@ class ServiceOlderThanInputs(FactBase[bool]):
     """
 
     def command(self, service: str, paths: tuple[str, ...]) -> str:
-        checks = " ".join(f"'{path}'" for path in paths)
-        return (
-            f"started=$(systemctl show -P ActiveEnterTimestamp --timestamp=unix {service} 2>/dev/null | tr -d @);"
-            f" applied=$(stat -c %Y {APPLIED_DIRECTORY}/{service} 2>/dev/null || echo 0);"
-            ' if [ "$applied" -gt "${started:-0}" ]; then started=$applied; fi;'
-            f' for path in {checks}; do changed=$(stat -c %Y "$path" 2>/dev/null || echo 0);'
-            ' if [ "${started:-0}" -lt "$changed" ]; then echo stale; exit 0; fi; done; echo current'
-        )
+        return f"{stale_check(service, paths)}; echo checked"
 
     def process(self, output: list[str]) -> bool:
-        return bool(output) and output[-1].strip() == "stale"
+        return "stale" in (line.strip() for line in output)
+
+
+def restart_command(service: str, action: str = "restart") -> str:
+    return f"systemctl {action} {service} && mkdir -p {APPLIED_DIRECTORY} && touch {APPLIED_DIRECTORY}/{service}"
+
+
+def restart_needed(
+    service: str, restart_when: Callable[[], bool] | None = None, inputs: Iterable[str] = ()
+) -> Callable[[], bool]:
+    """An `_if=` condition: the inputs changed in this run, or an earlier run still owes the restart."""
+    paths = tuple(inputs)
+    owed = bool(paths) and host.get_fact(ServiceOlderThanInputs, service=service, paths=paths)
+    changed_now = restart_when or (lambda: False)
+    return lambda: bool(owed) or changed_now()
+
+
+def restart_service(service: str, when: Callable[[], bool], reload_instead: bool = False) -> OperationMeta:
+    """Restart (or reload) a unit when `when` says so; the marker records when its inputs were applied."""
+    action = "reload" if reload_instead else "restart"
+    return server.shell(
+        name=f"{action.capitalize()} {service} for its new configuration",
+        commands=[restart_command(service, action)],
+        _if=when,
+    )
 
 
 def service_running(
@@ -105,31 +137,32 @@ def service_running(
 ) -> None:
     """Enable and start a unit; restart (or reload) it when `restart_when` says its inputs changed
     in this run, or when it is older than one of its `inputs` (a restart an earlier run still owes)."""
+    enable_service(service, daemon_reload_when)
+    if restart_when is not None or inputs:
+        restart_service(service, restart_needed(service, restart_when, inputs), reload_instead)
+
+
+def enable_service(service: str, daemon_reload_when: Callable[[], bool] | None = None) -> None:
+    """Enable and start a unit (after reloading systemd when its unit file changed)."""
     if daemon_reload_when is not None:
         systemd.daemon_reload(name="Reload systemd units", _if=daemon_reload_when)
     systemd.service(name=f"Enable and start {service}", service=service, running=True, enabled=True)
-    paths = tuple(inputs)
-    owed = bool(paths) and host.get_fact(ServiceOlderThanInputs, service=service, paths=paths)
-    if restart_when is not None or owed:
-        changed_now = restart_when or (lambda: False)
-        action = "reload" if reload_instead else "restart"
-        # The marker records when the configuration was last applied: a reload keeps the start time.
-        server.shell(
-            name=f"{action.capitalize()} {service} for its new configuration",
-            commands=[
-                f"systemctl {action} {service} && mkdir -p {APPLIED_DIRECTORY} && touch {APPLIED_DIRECTORY}/{service}"
-            ],
-            _if=lambda: owed or changed_now(),
-        )
 
 
-def atomic_symlink(path: str, target: str, user: str) -> OperationMeta | None:
-    """Point `path` at `target` by renaming a new link over it: there is never a moment without one."""
+def atomic_symlink(path: str, target: str, user: str, previous: str | None = None) -> OperationMeta | None:
+    """Point `path` at `target` by renaming a new link over it: there is never a moment without one.
+
+    With `previous`, the old target is kept there as a link too (what a rollback returns to).
+    """
     link = host.get_fact(Link, path=path)
     if link and link.get("link_target") == target:
         return None
+    commands = []
+    if previous and link and link.get("link_target"):
+        commands.append(
+            f"ln -sfn {link['link_target']} {previous}.switching && chown -h {user}:{user} {previous}.switching"
+            f" && mv -T {previous}.switching {previous}"
+        )
     temporary = f"{path}.switching"
-    return server.shell(
-        name=f"Switch {path} to {target}",
-        commands=[f"ln -sfn {target} {temporary} && chown -h {user}:{user} {temporary} && mv -T {temporary} {path}"],
-    )
+    commands.append(f"ln -sfn {target} {temporary} && chown -h {user}:{user} {temporary} && mv -T {temporary} {path}")
+    return server.shell(name=f"Switch {path} to {target}", commands=[" && ".join(commands)])

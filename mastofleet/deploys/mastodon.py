@@ -20,8 +20,9 @@ from pathlib import Path
 
 from pyinfra import host as current_host
 from pyinfra.api import deploy
+from pyinfra.api.exceptions import DeployError
 from pyinfra.api.operation import OperationMeta
-from pyinfra.facts.files import Directory, File
+from pyinfra.facts.files import Directory, File, Sha256File
 from pyinfra.operations import apt, files, git, server
 
 from mastofleet.environment import render_environment
@@ -60,6 +61,7 @@ ARCHIVE_EXCLUDES = {".git", "node_modules", ".yarn"}  # top-level entries never 
 NODE_REPOSITORY_KEY = "https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key"
 NODE_REPOSITORY = "https://deb.nodesource.com/node_24.x"
 JEMALLOC = "libjemalloc.so.2"
+RELEASE_STEPS = ("bundle", "yarn", "assets")  # each leaves a marker in the release when done
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,13 @@ class Application:
     """What the process roles need to know: did the code or the configuration change?"""
 
     release: Release
-    code: list[OperationMeta]
+    code: list[OperationMeta]  # the release's code was put in place, or `live` was switched to it
     configuration: list[OperationMeta]
     inputs: list[str]  # files whose change means the processes must restart: env file, `live`
+    switch: OperationMeta | None = None  # `live` was switched in this run
+
+
+STREAMING_CODE = ".mastofleet/streaming-code"  # digest of what the streaming server runs, per release
 
 
 def bundle_command(instance: Instance) -> str:
@@ -114,8 +120,10 @@ def source_archive(path: str) -> tuple[str, str]:
     return str(target), digest
 
 
-def release_for(instance: Instance) -> Release:
-    """Where this fleet's code version lives on every app host."""
+def release_for(instance: Instance, name: str | None = None) -> Release:
+    """Where this fleet's code version lives on every app host (or the named, prepared release)."""
+    if name:
+        return Release(name, f"{instance.releases_directory}/{name}")
     if instance.source.path:
         _, digest = source_archive(instance.source.path)
         name = f"{instance.version}-{digest[:12]}"
@@ -126,6 +134,16 @@ def release_for(instance: Instance) -> Release:
 
 def shared_environment_path(instance: Instance) -> str:
     return f"{instance.home}/shared/.env.production"
+
+
+def shared_streaming_code_path(instance: Instance) -> str:
+    """The digest of the streaming code `live` runs: rewritten only when that code changes."""
+    return f"{instance.home}/shared/streaming-code"
+
+
+def previous_release_path(instance: Instance) -> str:
+    """A link to the release `live` pointed at before the last switch: what a rollback returns to."""
+    return f"{instance.home}/previous"
 
 
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
@@ -240,6 +258,27 @@ def prepare_release(instance: Instance, release: Release) -> None:
             _env=environment,
             **as_user,
         )
+    if not current_host.get_fact(File, path=f"{release.directory}/{STREAMING_CODE}"):
+        # Streaming restarts (dropping every WebSocket) only when this digest differs from live's.
+        server.shell(
+            name=f"Fingerprint the streaming code of {release.name}",
+            commands=[
+                "mkdir -p .mastofleet && find streaming package.json yarn.lock -type f -print0 2>/dev/null"
+                f" | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum | cut -c1-64 > {STREAMING_CODE}"
+            ],
+            **as_user,
+        )
+
+
+def require_prepared(release: Release) -> None:
+    """A rollback goes only to a release that is complete on this host; else nothing is changed."""
+    missing = [step for step in RELEASE_STEPS if _step_needed(release, step)]
+    if missing:
+        raise DeployError(
+            f"{current_host.name}: release {release.name} is not prepared here (missing: {', '.join(missing)}):"
+            " a rollback can only return to a release every app host still has. Nothing was changed;"
+            " deploy the version you want instead."
+        )
 
 
 def link_environment(instance: Instance, release: Release) -> OperationMeta:
@@ -303,13 +342,23 @@ def migrate(fleet: Fleet, release: Release, post_deployment: bool) -> None:
     )
 
 
-@deploy("Mastodon application")
-def application(fleet: Fleet, host: Host, secrets: SecretValues, first_app_host: bool) -> Application:
+@dataclass(frozen=True)
+class Prepared:
+    """A release made ready on an app host, before anything serves it."""
+
+    release: Release
+    code: list[OperationMeta]
+    configuration: list[OperationMeta]
+
+
+@deploy("Mastodon release")
+def prepare(fleet: Fleet, host: Host, secrets: SecretValues, first_app_host: bool, release_name: str | None = None) -> Prepared:
     """
     Install the runtime, put this version's code into its own release directory, write the
     shared `.env.production` (mode 0600, identical on every app host), install gems and JavaScript
-    packages, precompile assets once per release, set the database up once for the fleet, run the
-    pre-deployment migrations, and switch `live` to the release.
+    packages, precompile assets once per release; on the first app host, set the database up once
+    for the fleet and run the pre-deployment migrations. Nothing that serves is touched.
+    With `release_name`, use that already prepared release (a rollback) instead of the model's.
     """
     instance = fleet.instance
     server.user(
@@ -320,20 +369,46 @@ def application(fleet: Fleet, host: Host, secrets: SecretValues, first_app_host:
         create_home=True,
     )
     install_runtime(instance)
-    release = release_for(instance)
-    code = install_code(instance, release)
+    release = release_for(instance, release_name)
+    if release_name:
+        require_prepared(release)
+    code = [] if release_name else install_code(instance, release)
     configuration = put_files(files_for(fleet, host, secrets))
     link_environment(instance, release)
     prepare_release(instance, release)
-    if first_app_host:
+    if first_app_host and not release_name:
         setup_database_once(fleet, release)
         migrate(fleet, release, post_deployment=False)
-    switch = atomic_symlink(instance.live_directory, release.directory, instance.user)
+    return Prepared(release, code, configuration)
+
+
+@deploy("Switch the live release")
+def switch_release(fleet: Fleet, host: Host, prepared: Prepared) -> Application:
+    """
+    Point `live` at the prepared release in one rename (the previous target is kept as `previous`
+    for a rollback) and note the digest of its streaming code. Running processes keep serving the
+    release they started from until the rollout restarts them.
+    """
+    instance = fleet.instance
+    release = prepared.release
+    switch = atomic_symlink(
+        instance.live_directory, release.directory, instance.user, previous=previous_release_path(instance)
+    )
+    shared_code = shared_streaming_code_path(instance)
+    release_code = f"{release.directory}/{STREAMING_CODE}"
+    noted = current_host.get_fact(Sha256File, path=shared_code)
+    prepared_code = current_host.get_fact(Sha256File, path=release_code)  # None while the release is new
+    server.shell(
+        name="Note the streaming code that live runs",
+        commands=[f"cmp -s {release_code} {shared_code} || cp {release_code} {shared_code}"],
+        _if=lambda: (switch is not None and switch.did_change()) or noted is None or noted != prepared_code,
+    )
     return Application(
         release,
-        [*code, *([switch] if switch else [])],
-        configuration,
+        [*prepared.code, *([switch] if switch else [])],
+        prepared.configuration,
         [shared_environment_path(instance), instance.live_directory],
+        switch,
     )
 
 

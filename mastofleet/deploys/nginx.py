@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyinfra import host as current_host
 from pyinfra.api import deploy
-from pyinfra.facts.files import File
+from pyinfra.facts.files import File, FindFiles, Link
 from pyinfra.operations import apt, files, server
 
 from mastofleet.files import ConfigFile, SecretValues
@@ -12,8 +12,14 @@ from mastofleet.model import Fleet, Host, Role
 from mastofleet.operations import changed, put_files, service_running
 from mastofleet.templating import render
 
-CONFIGURATION = "/etc/nginx/conf.d/mastodon.conf"
+CONFIGURATION = "/etc/nginx/conf.d/mastodon.conf"  # a link to one of the variants below
+VARIANTS_DIRECTORY = "/etc/nginx/mastofleet"
+SERVING = f"{VARIANTS_DIRECTORY}/serving.conf"
 CACHE_DIRECTORY = "/var/cache/nginx/mastodon"
+
+
+def drained_variant(host_name: str) -> str:
+    return f"{VARIANTS_DIRECTORY}/drained-{host_name}.conf"
 
 
 def certificate_paths(fleet: Fleet) -> tuple[str, str]:
@@ -26,27 +32,35 @@ def certificate_paths(fleet: Fleet) -> tuple[str, str]:
     return f"/etc/ssl/mastofleet/{domain}.crt", f"/etc/ssl/mastofleet/{domain}.key"
 
 
-def files_for(
-    fleet: Fleet, host: Host, secrets: SecretValues, drained: frozenset[str] = frozenset()
-) -> list[ConfigFile]:
+def balanced_hosts(fleet: Fleet) -> list[Host]:
+    """App hosts behind the balancer: those running web or streaming."""
+    return [app for app in fleet.with_role(Role.app) if app.web or app.streaming]
+
+
+def site(fleet: Fleet, host: Host, drained: frozenset[str] = frozenset()) -> str:
+    """The site as nginx on `host` serves it, with the app hosts in `drained` marked down."""
     certificate, key = certificate_paths(fleet)
-    app_hosts = fleet.with_role(Role.app)
-    return [
-        ConfigFile(
-            CONFIGURATION,
-            render(
-                "nginx/mastodon.conf.j2",
-                fleet=fleet,
-                host=host,
-                site_domain=fleet.instance.site_domain,
-                web_hosts=[app for app in app_hosts if app.web],
-                streaming_hosts=[app for app in app_hosts if app.streaming],
-                drained=drained,
-                certificate=certificate,
-                certificate_key=key,
-            ),
-        )
-    ]
+    app_hosts = balanced_hosts(fleet)
+    return render(
+        "nginx/mastodon.conf.j2",
+        fleet=fleet,
+        host=host,
+        site_domain=fleet.instance.site_domain,
+        web_hosts=[app for app in app_hosts if app.web],
+        streaming_hosts=[app for app in app_hosts if app.streaming],
+        drained=drained,
+        certificate=certificate,
+        certificate_key=key,
+    )
+
+
+def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+    """The serving site, and one variant per app host with that host drained: taking a host out
+    of the balancer is then switching a link and reloading, with nothing rendered mid-rollout."""
+    variants = [ConfigFile(SERVING, site(fleet, host))]
+    for app in balanced_hosts(fleet):
+        variants.append(ConfigFile(drained_variant(app.name), site(fleet, host, frozenset({app.name}))))
+    return variants
 
 
 def ensure_certificate(fleet: Fleet) -> None:
@@ -75,12 +89,33 @@ def ensure_certificate(fleet: Fleet) -> None:
         )
 
 
+def switch_variant_command(variant: str) -> str:
+    """Point the site at `variant`, check and reload; on a failed check, put the old link back."""
+    return (
+        f"old=$(readlink {CONFIGURATION} || true)"
+        f" && ln -sfn {variant} {CONFIGURATION}.switching && mv -T {CONFIGURATION}.switching {CONFIGURATION}"
+        f' && {{ nginx -t -q || {{ [ -n "$old" ] && ln -sfn "$old" {CONFIGURATION}; exit 1; }}; }}'
+        " && systemctl reload nginx"
+    )
+
+
+def drained_host(fleet: Fleet) -> str | None:
+    """The app host the balancer has out of rotation now (read before the run), if any."""
+    link = current_host.get_fact(Link, path=CONFIGURATION)
+    active = link.get("link_target") if link else None
+    for app in balanced_hosts(fleet):
+        if active == drained_variant(app.name):
+            return app.name
+    return None
+
+
 @deploy("nginx load balancer")
-def load_balancer(fleet: Fleet, host: Host, drained: frozenset[str] = frozenset()) -> None:
+def load_balancer(fleet: Fleet, host: Host) -> None:
     """
     Serve the site over TLS and balance it over every app host: web with passive health checks and
     retries on the next host, streaming with least_conn and WebSocket upgrades, static files cached.
-    An app host named in `drained` is marked down, so it can be restarted without a failed request.
+    The site is a link to the serving variant; the rollout switches it to a variant with one host
+    drained while that host restarts, and back.
     """
     apt.packages(name="Install nginx", packages=["nginx", "openssl"])
     ensure_certificate(fleet)
@@ -88,10 +123,31 @@ def load_balancer(fleet: Fleet, host: Host, drained: frozenset[str] = frozenset(
         name="Remove nginx's default site", path="/etc/nginx/sites-enabled/default", present=False
     )
     files.directory(name="Create nginx's cache directory", path=CACHE_DIRECTORY, user="www-data", group="www-data")
-    configuration = put_files(files_for(fleet, host, SecretValues(), drained))
+    rendered = files_for(fleet, host, SecretValues())
+    variants = put_files(rendered)
+    # A host drained by a rollout that stopped stays drained until the rollout finishes it.
+    active = drained_host(fleet)
+    link = files.link(
+        name="Serve the site from its variant",
+        path=CONFIGURATION,
+        target=drained_variant(active) if active else SERVING,
+        force=True,  # the site was a plain file before variants existed
+    )
+    remove_stale_variants(fleet)
     server.shell(
-        name="Check the nginx configuration", commands=["nginx -t -q"], _if=changed(configuration, default_site)
+        name="Check the nginx configuration", commands=["nginx -t -q"], _if=changed(variants, link, default_site)
     )
     service_running(
-        "nginx", restart_when=changed(configuration, default_site), reload_instead=True, inputs=[CONFIGURATION]
+        "nginx",
+        restart_when=changed(variants, link, default_site),
+        reload_instead=True,
+        inputs=[CONFIGURATION, *(item.path for item in rendered)],
     )
+
+
+def remove_stale_variants(fleet: Fleet) -> None:
+    """Variants of app hosts the model no longer has are deleted (never the active one: it is relinked first)."""
+    wanted = {SERVING, *(drained_variant(app.name) for app in balanced_hosts(fleet))}
+    present = current_host.get_fact(FindFiles, path=VARIANTS_DIRECTORY, fname="*.conf") or []
+    for path in sorted(set(present) - wanted):
+        files.file(name=f"Remove {path} (no longer in the model)", path=path, present=False)

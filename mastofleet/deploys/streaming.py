@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pyinfra.api import deploy
 
-from mastofleet.deploys.mastodon import Application
-from mastofleet.deploys.units import SYSTEMD_DIRECTORY, run_units, unit_context
+from mastofleet.deploys.mastodon import Application, shared_environment_path, shared_streaming_code_path
+from mastofleet.deploys.units import SYSTEMD_DIRECTORY, PendingRestart, unit_context
 from mastofleet.files import ConfigFile, SecretValues
 from mastofleet.model import Fleet, Host
-from mastofleet.operations import put_files
+from mastofleet.operations import changed, enable_service, put_files, restart_needed, stale_check
 from mastofleet.templating import render
 
 
@@ -29,13 +29,30 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
 
 
 @deploy("Mastodon streaming")
-def streaming(fleet: Fleet, host: Host, application: Application) -> None:
+def streaming(fleet: Fleet, host: Host, application: Application) -> list[PendingRestart]:
     """
     One `mastodon-streaming@PORT` unit per port of the model (nginx balances them with least_conn),
     grouped under `mastodon-streaming.service` so they start and stop together.
+
+    A restart drops every WebSocket of the instance, so it is owed only when a unit, the
+    configuration or the streaming code itself changed — not for every new release. The restarts
+    are returned for the rollout to do while this host is out of the balancer.
     """
     assert host.streaming is not None
+    instance = fleet.instance
     rendered = files_for(fleet, host, SecretValues())
     units = put_files(rendered)
-    services = ["mastodon-streaming.service"] + [f"mastodon-streaming@{port}.service" for port in host.streaming.ports]
-    run_units(services, units, [item.path for item in rendered], application)
+    enable_service("mastodon-streaming.service", daemon_reload_when=changed(units))
+    code = shared_streaming_code_path(instance)
+    inputs = [*(item.path for item in rendered), shared_environment_path(instance), code]
+    configuration_changed = changed(units, application.configuration)
+    switched = changed([application.switch] if application.switch else [])
+    pending = []
+    for port in host.streaming.ports:
+        service = f"mastodon-streaming@{port}.service"
+        enable_service(service)
+        owed = restart_needed(service, configuration_changed, inputs)
+        pending.append(PendingRestart(service, owed))
+        # `live` moved: restart only if the streaming code it runs is newer than the process.
+        pending.append(PendingRestart(service, switched, only_if=stale_check(service, [code])))
+    return pending

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pyinfra.api.operation import OperationMeta
+from pyinfra.operations import server
 
 from mastofleet.deploys.mastodon import JEMALLOC, Application, bundle_command
 from mastofleet.model import Fleet, Host
-from mastofleet.operations import changed, service_running
+from mastofleet.operations import changed, enable_service, restart_command, restart_needed
 
 SYSTEMD_DIRECTORY = "/etc/systemd/system"
 
@@ -24,14 +27,43 @@ def unit_context(fleet: Fleet, host: Host, **extra: Any) -> dict[str, Any]:
     }
 
 
-def run_units(services: list[str], units: list[OperationMeta], unit_paths: list[str], application: Application) -> None:
-    """Start each service; restart it when its unit, the code or the configuration changed."""
+@dataclass(frozen=True)
+class PendingRestart:
+    """A unit to restart later (by the rollout, behind the balancer) and the condition to do it.
+
+    `when` is decided by pyinfra as the run goes; `only_if`, a shell check that prints `stale`,
+    is decided on the host at that moment (for what only the host can know then).
+    """
+
+    service: str
+    when: Callable[[], bool]
+    only_if: str | None = None
+
+    def command(self) -> str:
+        if self.only_if is None:
+            return restart_command(self.service)
+        return f'if [ -n "$({self.only_if})" ]; then {restart_command(self.service)}; fi'
+
+    def perform(self) -> OperationMeta:
+        return server.shell(
+            name=f"Restart {self.service} for its new code or configuration", commands=[self.command()], _if=self.when
+        )
+
+
+def start_units(
+    services: list[str], units: list[OperationMeta], unit_paths: list[str], application: Application
+) -> list[PendingRestart]:
+    """Enable and start each service; return the restarts it needs for a changed unit, code or configuration."""
     restart = changed(units, application.code, application.configuration)
     inputs = [*unit_paths, *application.inputs]
+    pending = []
     for index, service in enumerate(services):
-        service_running(
-            service,
-            restart_when=restart,
-            daemon_reload_when=changed(units) if index == 0 else None,
-            inputs=inputs,
-        )
+        enable_service(service, daemon_reload_when=changed(units) if index == 0 else None)
+        pending.append(PendingRestart(service, restart_needed(service, restart, inputs)))
+    return pending
+
+
+def run_units(services: list[str], units: list[OperationMeta], unit_paths: list[str], application: Application) -> None:
+    """Start each service and restart it right away when its unit, the code or the configuration changed."""
+    for pending in start_units(services, units, unit_paths, application):
+        pending.perform()

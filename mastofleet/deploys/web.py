@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyinfra.api import deploy
 
 from mastofleet.deploys.mastodon import Application
-from mastofleet.deploys.units import SYSTEMD_DIRECTORY, run_units, unit_context
+from mastofleet.deploys.units import SYSTEMD_DIRECTORY, PendingRestart, start_units, unit_context
 from mastofleet.files import ConfigFile, SecretValues
 from mastofleet.model import Fleet, Host
 from mastofleet.operations import put_files
@@ -24,11 +24,12 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
 
 
 @deploy("Mastodon web")
-def web(fleet: Fleet, host: Host, application: Application) -> None:
+def web(fleet: Fleet, host: Host, application: Application) -> list[PendingRestart]:
     """
     Run Puma with WEB_CONCURRENCY processes x MAX_THREADS threads from the model, on the host's
-    private address (nginx on lb reaches it there), restarted when the code or config changes.
+    private address (nginx on lb reaches it there). The restart a new release or configuration
+    needs is returned, for the rollout to do while this host is out of the balancer.
     """
     rendered = files_for(fleet, host, SecretValues())
     units = put_files(rendered)
-    run_units(["mastodon-web.service"], units, [item.path for item in rendered], application)
+    return start_units(["mastodon-web.service"], units, [item.path for item in rendered], application)

@@ -162,7 +162,9 @@ EXPECTED_FILES = {
         "etc/pgbouncer/userlist.txt",
         "etc/pgbouncer/pg_hba.conf",
         "etc/redis/redis.conf",
-        "etc/nginx/conf.d/mastodon.conf",
+        # the site as served, and one variant per app host with that host drained for its restart
+        "etc/nginx/mastofleet/serving.conf",
+        *(f"etc/nginx/mastofleet/drained-{host}.conf" for host in ("freud", "fritz", "franz")),
     },
     **{
         host: BASE | APPLICATION | {f"etc/systemd/system/mastodon-sidekiq-{name}.service" for name in units}

@@ -50,8 +50,8 @@ BASE_RESPONSES: dict[Any, Any] = {
 }
 SECRET_FILES = {"/home/mastodon/shared/.env.production", "/etc/pgbouncer/userlist.txt", "/etc/redis/redis.conf"}
 RELEASE = "/home/mastodon/releases/v4.6.5"
-PRECOMPILE = "Mastodon application | assets: bin/rails assets:precompile ({})"
-DB_SETUP = "Mastodon application | Set up the database (first install only; never on a database that has a schema)"
+PRECOMPILE = "Mastodon release | assets: bin/rails assets:precompile ({})"
+DB_SETUP = "Mastodon release | Set up the database (first install only; never on a database that has a schema)"
 
 
 def existing_file(path: str) -> dict[re.Pattern, str]:
@@ -199,9 +199,11 @@ def test_only_nixie_gets_the_services(default_plans, role):
 
 
 def test_the_edge_host_gets_only_the_base(default_plans):
+    """Besides the base, the edge host only takes part in the rollout's turns, where it does nothing."""
     plans, _ = default_plans
-    assert plans["esme"].names
-    assert {name.split(" | ")[0] for name in plans["esme"].names} == {"Base system", "Record this run on the host"}
+    esme = plans["esme"]
+    assert {name.split(" | ")[0] for name in esme.names} == {"Base system", "Rolling restart", "Record this run on the host"}
+    assert not [name for name in esme.names if name.startswith("Rolling restart") and esme.commands(name)]
 
 
 # --- releases, assets, database setup ---------------------------------------------------------
@@ -222,7 +224,7 @@ def test_assets_are_not_precompiled_again_for_the_same_release(secrets_in_enviro
     hosts, common = default_fleet_data()
     plan = plan_host("freud", hosts, common, {"freud": existing_file(f"{RELEASE}/.mastofleet/assets")})
     assert not [name for name in plan.names if "assets:precompile" in name]
-    assert "Mastodon application | bundle: /usr/bin/bundle install -j$(nproc) (v4.6.5)" in plan.names
+    assert "Mastodon release | bundle: /usr/bin/bundle install -j$(nproc) (v4.6.5)" in plan.names
 
 
 def test_a_new_code_version_precompiles_again(secrets_in_environment):
@@ -230,7 +232,7 @@ def test_a_new_code_version_precompiles_again(secrets_in_environment):
     common["instance"]["version"] = "v4.6.6"  # new code: a new release directory without markers
     plan = plan_host("freud", hosts, common, {"freud": existing_file(f"{RELEASE}/.mastofleet/assets")})
     assert PRECOMPILE.format("v4.6.6") in plan.names
-    assert "Mastodon application | Check out v4.6.6" in plan.names
+    assert "Mastodon release | Check out v4.6.6" in plan.names
 
 
 def test_database_setup_and_migrations_only_on_the_first_app_host(default_plans):
@@ -239,7 +241,7 @@ def test_database_setup_and_migrations_only_on_the_first_app_host(default_plans)
     assert first == ["freud"]
     (command,) = plans["freud"].commands(DB_SETUP)
     assert "bin/rails db:setup" in command.get_raw_value()
-    pre = "Mastodon application | Migrate the database (pre-deployment migrations, v4.6.5)"
+    pre = "Mastodon release | Migrate the database (pre-deployment migrations, v4.6.5)"
     post = "Post-deployment migrations | Migrate the database (all migrations, v4.6.5)"
     for name in (pre, post):
         assert [host for host, plan in plans.items() if name in plan.names] == ["freud"]
@@ -252,7 +254,7 @@ def test_database_setup_and_migrations_only_on_the_first_app_host(default_plans)
     }
     assert "SKIP_POST_DEPLOYMENT_MIGRATIONS" not in plans["freud"].operation(post).global_arguments["_env"]
     names = plans["freud"].names
-    assert names.index(pre) < names.index("Mastodon web | Restart mastodon-web.service for its new configuration")
+    assert names.index(pre) < names.index("Rolling restart | Restart what freud owes")
     assert names[-2:] == [post, "Record this run on the host"]
 
 
@@ -260,7 +262,7 @@ def test_database_setup_is_not_planned_once_initialised(secrets_in_environment):
     hosts, common = default_fleet_data()
     plan = plan_host("freud", hosts, common, {"freud": existing_file("/home/mastodon/shared/.database-initialised")})
     assert DB_SETUP not in plan.names
-    assert "Mastodon application | Migrate the database (pre-deployment migrations, v4.6.5)" in plan.names
+    assert "Mastodon release | Migrate the database (pre-deployment migrations, v4.6.5)" in plan.names
 
 
 def test_a_sidekiq_unit_no_longer_in_the_model_is_stopped_and_removed(secrets_in_environment):
@@ -319,7 +321,7 @@ def plan_document(plan: Plan) -> list[dict]:
 def test_no_secret_value_appears_in_any_plan(default_plans):
     plans, _ = default_plans
     (upload, *_) = plans["freud"].commands(
-        "Mastodon application | Put /home/mastodon/shared/.env.production (secret, not shown)"
+        "Mastodon release | Put /home/mastodon/shared/.env.production (secret, not shown)"
     )
     assert f"DB_PASS={SECRET_VALUES['postgres_password']}" in upload.src.getvalue()  # the canaries are in play
     for host, plan in plans.items():
@@ -461,3 +463,36 @@ def test_the_cli_refuses_a_bad_fleet_before_planning(fake_project: Path):
     assert "mastofleet refuses to deploy: the fleet has 1 problem(s):" in result.stderr
     assert "fleet: sidekiq.queues: 2 processes listen on 'scheduler' (freud/scheduler, fritz/ingress)" in result.stderr
     assert CANARY not in result.stderr
+
+
+def test_the_cli_plan_is_the_upgrade_choreography(fake_project: Path):
+    """In pyinfra's own order of operations (the CLI's, across hosts): prepare every release, the
+    pre-deployment migrations, switch `live`, restart Sidekiq, then each app host's turn —
+    out of the balancer, restart, health, back — one host after the other, and the full
+    migrations last."""
+    result = pyinfra_dry_json(fake_project)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)["plan"]
+    names = [entry["name"] for entry in plan]
+    hosts_of = {
+        entry["name"]: set(entry["hosts_with_change"]) | set(entry["hosts_with_conditional_change"]) for entry in plan
+    }
+    order = [
+        PRECOMPILE.format("v4.6.5"),
+        "Mastodon release | Migrate the database (pre-deployment migrations, v4.6.5)",
+        "Switch the live release | Switch /home/mastodon/live to /home/mastodon/releases/v4.6.5",
+        next(name for name in names if name.startswith("Mastodon Sidekiq | Restart")),
+    ]
+    for host in APP_HOSTS:
+        order += [
+            f"Rolling restart | Take {host} out of the balancer",
+            f"Rolling restart | Restart what {host} owes",
+            f"Rolling restart | Wait until {host} answers its health checks",
+            f"Rolling restart | Put {host} back into the balancer",
+        ]
+        assert hosts_of[f"Rolling restart | Take {host} out of the balancer"] == {"@fake/nixie"}
+        assert hosts_of[f"Rolling restart | Restart what {host} owes"] == {f"@fake/{host}"}
+        assert hosts_of[f"Rolling restart | Wait until {host} answers its health checks"] == {f"@fake/{host}"}
+    order.append("Post-deployment migrations | Migrate the database (all migrations, v4.6.5)")
+    positions = [names.index(name) for name in order]
+    assert positions == sorted(positions), [name for _, name in sorted(zip(positions, order, strict=True))]

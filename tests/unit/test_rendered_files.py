@@ -99,22 +99,30 @@ def nginx_test(tmp_path: Path, site: str) -> subprocess.CompletedProcess:
     )
 
 
-def local_site(fleet, tmp_path: Path, drained: frozenset[str] = frozenset()) -> str:
-    (site,) = nginx.files_for(fleet, fleet.host("nixie"), SecretValues(), drained)
+def site_variants(fleet) -> dict[str, str]:
+    """Every variant of the site the balancer may serve: serving.conf and drained-<host>.conf."""
+    return {Path(item.path).stem: item.content for item in nginx.files_for(fleet, fleet.host("nixie"), SecretValues())}
+
+
+def local_site(fleet, tmp_path: Path, variant: str = "serving") -> str:
+    content = site_variants(fleet)[variant]
     certificate, key = nginx.certificate_paths(fleet)
-    assert certificate in site.content and key in site.content
-    assert "proxy_cache_path /var/cache/nginx/mastodon " in site.content
+    assert certificate in content and key in content
+    assert "proxy_cache_path /var/cache/nginx/mastodon " in content
     return (
-        site.content.replace(certificate, str(tmp_path / "site.crt"))
+        content.replace(certificate, str(tmp_path / "site.crt"))
         .replace(key, str(tmp_path / "site.key"))
         .replace("/var/cache/nginx/mastodon", str(tmp_path / "cache"))
     )
 
 
-@pytest.mark.parametrize("drained", [frozenset(), frozenset({"fritz"})], ids=["all-up", "fritz-drained"])
-def test_nginx_accepts_the_rendered_site(hetzner_fleet, tmp_path, drained):
-    site = local_site(hetzner_fleet, tmp_path, drained)
-    assert (" down;  # fritz" in site) == bool(drained)
+@pytest.mark.parametrize("variant", ["serving", *(f"drained-{host}" for host in APP_HOSTS)])
+def test_nginx_accepts_the_rendered_site(hetzner_fleet, tmp_path, variant):
+    """Each variant is valid, and marks down exactly the host it drains, in web and streaming."""
+    site = local_site(hetzner_fleet, tmp_path, variant)
+    for host in APP_HOSTS:
+        marked_down = re.findall(rf"server \S+ .* down;  # {host}$", site, re.M)
+        assert len(marked_down) == (3 if variant == f"drained-{host}" else 0), (host, marked_down)
     result = nginx_test(tmp_path, site)
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
@@ -129,9 +137,9 @@ def test_nginx_check_catches_a_broken_site(hetzner_fleet, tmp_path):
 
 
 def test_nginx_balances_over_every_app_host(hetzner_fleet):
-    (site,) = nginx.files_for(hetzner_fleet, hetzner_fleet.host("nixie"), SecretValues())
-    backend = re.search(r"upstream backend \{(.*?)\}", site.content, re.S).group(1)
-    streaming = re.search(r"upstream streaming \{(.*?)\}", site.content, re.S).group(1)
+    site = site_variants(hetzner_fleet)["serving"]
+    backend = re.search(r"upstream backend \{(.*?)\}", site, re.S).group(1)
+    streaming = re.search(r"upstream streaming \{(.*?)\}", site, re.S).group(1)
     addresses = {host: str(hetzner_fleet.host(host).private_address) for host in APP_HOSTS}
     assert re.findall(r"server (\S+) ", backend) == [f"{addresses[host]}:3000" for host in APP_HOSTS]
     assert re.findall(r"server (\S+) ", streaming) == [

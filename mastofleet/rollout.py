@@ -1,0 +1,145 @@
+"""The rollout: web and streaming restart one app host at a time, each out of the balancer meanwhile.
+
+pyinfra orders operations per host and only synchronises hosts at operations they share (same
+call site, same loop position). So every host plans the same four operations for every turn —
+each does something only where it applies — and for each app host in turn the balancer drains it,
+the host restarts what it owes and answers its health checks, and the balancer takes it back,
+before the next host's turn starts. With `FAIL_PERCENT = 0` (config.py) a host
+that fails its turn stops the whole run there: that host stays drained, the others keep serving.
+
+Whether a host owes a restart is known only on that host, as the run goes (did `live` switch, did
+its configuration change): each app host registers its conditions here while pyinfra plans, and
+the balancer's operations ask for them when they run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyinfra import host as current_host
+from pyinfra import state as current_state
+from pyinfra.api import deploy, operation
+from pyinfra.context import ctx_inventory
+
+from mastofleet.deploys import nginx
+from mastofleet.deploys.units import PendingRestart
+from mastofleet.model import Fleet, Host, Role
+
+HEALTH_TIMEOUT_SECONDS = 180  # Puma loading a large Rails app on a busy host can take a minute or more
+
+_restarts: dict[tuple[int, str], list[PendingRestart]] = {}
+_drained: dict[int, set[str]] = {}
+
+
+def _inventory() -> int:
+    # The module-level inventory is a proxy, the same object for every run: key on the real one.
+    return id(ctx_inventory.get())
+
+
+def restart_owed(name: str) -> Callable[[], bool]:
+    """True (when asked, during the run) if app host `name` restarts anything in its turn."""
+    return lambda: any(pending.when() for pending in _restarts.get((_inventory(), name), []))
+
+
+def left_drained(name: str) -> Callable[[], bool]:
+    """True if a balancer had `name` drained before this run (a rollout stopped in its turn)."""
+    return lambda: name in _drained.get(_inventory(), set())
+
+
+def when_running(when: Callable[[], bool]) -> bool:
+    """Ask `when` only while the run executes; while pyinfra plans, the answer is not known yet,
+    so the operation shows what it may do."""
+    return when() if current_state.is_executing else True
+
+
+def health_check_command(host: Host) -> str:
+    """Wait until every web and streaming process of `host` answers its health endpoint."""
+    urls = []
+    if host.web:
+        urls.append(f"http://{host.private_address}:{host.web.port}/health")
+    if host.streaming:
+        urls += [f"http://{host.private_address}:{port}/api/v1/streaming/health" for port in host.streaming.ports]
+    checks = " && ".join(f"curl -fsS -o /dev/null --max-time 5 {url}" for url in urls)
+    return (
+        f"for attempt in $(seq {HEALTH_TIMEOUT_SECONDS}); do if {checks}; then exit 0; fi; sleep 1; done;"
+        f" echo '{host.name} did not become healthy within {HEALTH_TIMEOUT_SECONDS} s: the rollout stops here."
+        f" {host.name} stays out of the balancer and the other app hosts keep serving. See its journal"
+        " (journalctl -u mastodon-web -u mastodon-streaming@*), fix it and deploy again to go on, or run"
+        " mastofleet rollback.' >&2; exit 1"
+    )
+
+
+@operation()
+def switch_balancer(variant: str | None, when: Callable[[], bool]):
+    """
+    Point a balancer's site at another variant and reload nginx (nothing on other hosts).
+
+    + variant: the variant file to serve, or None on hosts that are not balancers
+    + when: asked as the operation runs: is there anything to do
+    """
+    if variant is not None and when_running(when):
+        yield nginx.switch_variant_command(variant)
+
+
+@operation()
+def restart_pending(restarts: list[PendingRestart]):
+    """
+    Restart the units of this host that owe a restart, as decided when the operation runs.
+
+    + restarts: this host's pending restarts in its turn; empty elsewhere
+    """
+    for restart in restarts:
+        if when_running(restart.when):
+            yield restart.command()
+
+
+@operation()
+def wait_until_healthy(target: Host | None, when: Callable[[], bool]):
+    """
+    Wait until the app host answers every health endpoint, or fail (stopping the run) after a while.
+
+    + target: the host in its turn, or None on every other host
+    + when: asked as the operation runs: did the host restart or stay drained
+    """
+    if target is not None and when_running(when):
+        yield health_check_command(target)
+
+
+@deploy("Rolling restart")
+def one_host_at_a_time(fleet: Fleet, host: Host, pending: list[PendingRestart]) -> None:
+    """
+    Restart web and streaming host by host behind the balancer: drain, restart, wait for the
+    health endpoints, put back. A host with nothing to restart is not drained; with a single app
+    host there is nowhere to send its traffic, so it restarts in place.
+
+    + fleet: the validated fleet
+    + host: the host this deploy code runs for (a balancer, an app host, or neither)
+    + pending: this host's restarts (empty on hosts without web or streaming)
+    """
+    targets = nginx.balanced_hosts(fleet)
+    _restarts[(_inventory(), host.name)] = pending
+    balancer = host.has(Role.lb) and len(targets) > 1
+    if balancer:
+        drained = nginx.drained_host(fleet)
+        if drained:
+            _drained.setdefault(_inventory(), set()).add(drained)
+    for target in current_host.loop(targets):
+        owed = restart_owed(target.name)
+        stopped_here = left_drained(target.name)
+
+        def finish(owed: Callable[[], bool] = owed, stopped_here: Callable[[], bool] = stopped_here) -> bool:
+            return owed() or stopped_here()
+
+        mine = host.name == target.name
+        switch_balancer(
+            name=f"Take {target.name} out of the balancer",
+            variant=nginx.drained_variant(target.name) if balancer else None,
+            when=owed,
+        )
+        restart_pending(name=f"Restart what {target.name} owes", restarts=pending if mine else [])
+        wait_until_healthy(
+            name=f"Wait until {target.name} answers its health checks", target=target if mine else None, when=finish
+        )
+        switch_balancer(
+            name=f"Put {target.name} back into the balancer", variant=nginx.SERVING if balancer else None, when=finish
+        )
