@@ -58,7 +58,7 @@ def _upgrade(arguments: argparse.Namespace) -> int:
     from mastofleet.upgrade import RolloutError, upgrade
 
     try:
-        return upgrade(arguments.inventory, arguments.version, arguments.code)
+        return upgrade(arguments.inventory, arguments.version, arguments.code, list(arguments.data))
     except RolloutError as error:
         print(f"mastofleet: {error}", file=sys.stderr)
         return 1
@@ -68,7 +68,7 @@ def _rollback(arguments: argparse.Namespace) -> int:
     from mastofleet.upgrade import RolloutError, rollback
 
     try:
-        return rollback(arguments.inventory)
+        return rollback(arguments.inventory, list(arguments.data))
     except RolloutError as error:
         print(f"mastofleet: {error}", file=sys.stderr)
         return 1
@@ -116,10 +116,12 @@ def parser() -> argparse.ArgumentParser:
     upgrade.add_argument("inventory")
     upgrade.add_argument("--version", required=True, help="the release tag to deploy, e.g. v4.6.6")
     upgrade.add_argument("--code", help="for a path code source: the directory holding that version's code")
+    upgrade.add_argument("--data", action="append", default=[], help="more pyinfra --data KEY=VALUE")
     upgrade.set_defaults(handler=_upgrade)
 
     rollback = commands.add_parser("rollback", help="switch every app host back to its previous release, host by host")
     rollback.add_argument("inventory")
+    rollback.add_argument("--data", action="append", default=[], help="more pyinfra --data KEY=VALUE")
     rollback.set_defaults(handler=_rollback)
 
     status = commands.add_parser("status", help="services of every host and the site's health through nginx")

@@ -26,6 +26,7 @@ from mastofleet.deploys.units import PendingRestart
 from mastofleet.model import Fleet, Host, Role
 
 HEALTH_TIMEOUT_SECONDS = 180  # Puma loading a large Rails app on a busy host can take a minute or more
+HEALTH_TIMEOUT_DATA = "rollout_health_timeout"  # --data: seconds to wait for a restarted host
 
 _restarts: dict[tuple[int, str], list[PendingRestart]] = {}
 _drained: dict[int, set[str]] = {}
@@ -52,7 +53,7 @@ def when_running(when: Callable[[], bool]) -> bool:
     return when() if current_state.is_executing else True
 
 
-def health_check_command(host: Host) -> str:
+def health_check_command(host: Host, timeout: int = HEALTH_TIMEOUT_SECONDS) -> str:
     """Wait until every web and streaming process of `host` answers its health endpoint."""
     urls = []
     if host.web:
@@ -61,8 +62,9 @@ def health_check_command(host: Host) -> str:
         urls += [f"http://{host.private_address}:{port}/api/v1/streaming/health" for port in host.streaming.ports]
     checks = " && ".join(f"curl -fsS -o /dev/null --max-time 5 {url}" for url in urls)
     return (
-        f"for attempt in $(seq {HEALTH_TIMEOUT_SECONDS}); do if {checks}; then exit 0; fi; sleep 1; done;"
-        f" echo '{host.name} did not become healthy within {HEALTH_TIMEOUT_SECONDS} s: the rollout stops here."
+        f"deadline=$(( $(date +%s) + {timeout} ));"
+        f" while [ $(date +%s) -lt $deadline ]; do if {checks}; then exit 0; fi; sleep 1; done;"
+        f" echo '{host.name} did not become healthy within {timeout} s: the rollout stops here."
         f" {host.name} stays out of the balancer and the other app hosts keep serving. See its journal"
         " (journalctl -u mastodon-web -u mastodon-streaming@*), fix it and deploy again to go on, or run"
         " mastofleet rollback.' >&2; exit 1"
@@ -94,15 +96,16 @@ def restart_pending(restarts: list[PendingRestart]):
 
 
 @operation()
-def wait_until_healthy(target: Host | None, when: Callable[[], bool]):
+def wait_until_healthy(target: Host | None, when: Callable[[], bool], timeout: int = HEALTH_TIMEOUT_SECONDS):
     """
     Wait until the app host answers every health endpoint, or fail (stopping the run) after a while.
 
     + target: the host in its turn, or None on every other host
     + when: asked as the operation runs: did the host restart or stay drained
+    + timeout: seconds to wait
     """
     if target is not None and when_running(when):
-        yield health_check_command(target)
+        yield health_check_command(target, timeout)
 
 
 @deploy("Rolling restart")
@@ -138,7 +141,10 @@ def one_host_at_a_time(fleet: Fleet, host: Host, pending: list[PendingRestart]) 
         )
         restart_pending(name=f"Restart what {target.name} owes", restarts=pending if mine else [])
         wait_until_healthy(
-            name=f"Wait until {target.name} answers its health checks", target=target if mine else None, when=finish
+            name=f"Wait until {target.name} answers its health checks",
+            target=target if mine else None,
+            when=finish,
+            timeout=int(current_host.data.get(HEALTH_TIMEOUT_DATA) or HEALTH_TIMEOUT_SECONDS),
         )
         switch_balancer(
             name=f"Put {target.name} back into the balancer", variant=nginx.SERVING if balancer else None, when=finish

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,9 +122,9 @@ def _rollout(inventory: str, data: list[str], what: str) -> int:
     return code
 
 
-def upgrade(inventory: str, version: str, code_path: str | None) -> int:
+def upgrade(inventory: str, version: str, code_path: str | None, extra_data: Sequence[str] = ()) -> int:
     """Deploy `version` (and, for a path source, the code at `code_path`) across the fleet."""
-    data = [f"{VERSION_OVERRIDE}={version}"]
+    data = [*extra_data, f"{VERSION_OVERRIDE}={version}"]
     if code_path:
         data.append("code_source=" + json.dumps({"git_url": None, "path": code_path}))
     fleet, loaded = load_fleet(inventory, override_data=parse_data(data))  # the new shape is checked first
@@ -131,7 +132,7 @@ def upgrade(inventory: str, version: str, code_path: str | None) -> int:
     return _rollout(inventory, data, f"upgrade to {version}")
 
 
-def rollback(inventory: str) -> int:
+def rollback(inventory: str, extra_data: Sequence[str] = ()) -> int:
     """Switch every app host back to its previous release, through the same rollout."""
     fleet, loaded = load_fleet(inventory)
     answers = read_releases(fleet, loaded)
@@ -142,4 +143,4 @@ def rollback(inventory: str) -> int:
         " release runs on the new schema), and the inventory still names its own version: change it"
         " before the next deploy, or that deploy upgrades again."
     )
-    return _rollout(inventory, [f"{ROLLBACK_RELEASE}={target}"], f"rollback to {target}")
+    return _rollout(inventory, [*extra_data, f"{ROLLBACK_RELEASE}={target}"], f"rollback to {target}")
