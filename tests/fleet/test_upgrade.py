@@ -95,14 +95,18 @@ def live_releases() -> dict[str, str]:
     return {host: on_host(host, "readlink /home/mastodon/live").rsplit("/", 1)[-1] for host in APP_HOSTS}
 
 
-def migrations() -> list[str]:
+def database(query: str) -> list[str]:
+    """Rows of a query, run on freud with the application's own credentials, straight to PostgreSQL."""
     rows = on_host(
         "freud",
         "cd /home/mastodon/live && set -a && . ./.env.production && PGPASSWORD=$DB_PASS"
-        " psql -h $DB_HOST -p 5432 -U $DB_USER -d $DB_NAME -XtAc"
-        ' "SELECT version FROM standin_migrations ORDER BY at, version"',
+        f' psql -h $DB_HOST -p 5432 -U $DB_USER -d $DB_NAME -XtAc "{query}"',
     )
     return rows.splitlines()
+
+
+def migrations() -> list[str]:
+    return database("SELECT version FROM standin_migrations ORDER BY at, version")
 
 
 def under_load(*arguments: str) -> tuple[subprocess.CompletedProcess, LoadFigures, float]:
