@@ -25,7 +25,9 @@ def parse_data(data: list[str]) -> dict[str, Any]:
 
 
 def run_deploy(inventory: str, data: list[str], limit: list[str]) -> int:
-    load_fleet(inventory, override_data=parse_data(data))  # every problem reported here, before pyinfra connects anywhere
+    load_fleet(
+        inventory, override_data=parse_data(data)
+    )  # every problem reported here, before pyinfra connects anywhere
     project = project_directory(inventory)
     command = [str(Path(sys.executable).with_name("pyinfra")), "-y", str(Path(inventory).resolve()), "deploy.py"]
     for item in data:

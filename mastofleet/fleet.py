@@ -19,7 +19,17 @@ from mastofleet.model import Fleet, Host, Role, fleet_problems
 from mastofleet.problems import FleetError, InventoryError, Problem
 from mastofleet.secrets import SecretStore
 
-FLEET_SECTIONS = ("instance", "postgres", "pgbouncer", "redis", "object_storage", "smtp", "tls", "edge", "media_migration")
+FLEET_SECTIONS = (
+    "instance",
+    "postgres",
+    "pgbouncer",
+    "redis",
+    "object_storage",
+    "smtp",
+    "tls",
+    "edge",
+    "media_migration",
+)
 VERSION_OVERRIDE = "mastodon_version"  # `--data mastodon_version=v4.6.6`: upgrade without editing group_data
 HOST_FIELDS = ("private_address", "public_address", "web", "streaming", "memory_mb", "cpus")
 ROLE_NAMES = {role.value for role in Role}

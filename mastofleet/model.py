@@ -333,9 +333,7 @@ class MediaMigration(Strict):
     )
     copy_transfers: int = Field(2, ge=1, description="Files the background copy moves at once.")
     copy_interval: str = Field("1h", description="Start the background copy again this long after it last ended.")
-    writeback_bandwidth_mb: float = Field(
-        0, ge=0, description="MB/s each write-back upload may use; 0: unlimited."
-    )
+    writeback_bandwidth_mb: float = Field(0, ge=0, description="MB/s each write-back upload may use; 0: unlimited.")
     record_file: str = Field(
         "media-migration.json",
         description="Where `media finish` records that the migration is complete (project-relative).",

@@ -1,13 +1,18 @@
 """Real servers on loopback for the media programs' unit tests: moto's S3 server and an old-origin
 HTTP server (Python's own) over a directory. moto stands in for the object store (DigitalOcean
-Spaces cannot be reached from here); the programs talk to both over real HTTP."""
+Spaces cannot be reached from here); the programs talk to both over real HTTP.
+
+Both run as child processes: pyinfra's CLI (imported by other unit tests) monkey-patches threads
+with gevent, under which servers in threads of the test process would block.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
-import threading
-import urllib.request
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -15,9 +20,6 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
-from moto.server import ThreadedMotoServer
-
-from mastofleet.media.edge.settings import Settings
 
 BUCKET = "media-test"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test-access", "AWS_SECRET_ACCESS_KEY": "test-secret"}
@@ -29,27 +31,60 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server on port {port} exited with {process.returncode}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {seconds} s")
+
+
+@contextmanager
+def child(command: list[str], port: int) -> Iterator[None]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @contextmanager
 def s3_server() -> Iterator[str]:
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    # moto keeps its buckets in the process, not in the server: start every test from nothing.
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
-    try:
-        yield endpoint
-    finally:
-        server.stop()
+    with child([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port):
+        yield f"http://127.0.0.1:{port}"
 
 
-class CountingHandler(SimpleHTTPRequestHandler):
-    """Serves the origin directory and counts GETs per path (to see what was read from the disks)."""
+@contextmanager
+def origin_server(directory: Path) -> Iterator[str]:
+    """The old server: `directory` over HTTP; each GET's path is appended to `directory`.gets."""
+    port = free_port()
+    gets_log(directory).write_text("")
+    with child([sys.executable, __file__, str(directory), str(port)], port):
+        yield f"http://127.0.0.1:{port}"
 
-    gets: dict[str, int] = {}
+
+def gets_log(directory: Path) -> Path:
+    return directory.with_name(directory.name + ".gets")
+
+
+def origin_gets(directory: Path, path: str) -> int:
+    """How often the old server was asked for `path` (what was read from its disks)."""
+    return gets_log(directory).read_text().splitlines().count(path)
+
+
+class OriginHandler(SimpleHTTPRequestHandler):
+    """Serves the origin directory, records GETs, and under /short/ lies about the length."""
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        CountingHandler.gets[self.path] = CountingHandler.gets.get(self.path, 0) + 1
+        with gets_log(Path(self.directory)).open("a") as log:
+            log.write(self.path + "\n")
         if self.path.startswith("/short/"):
             self.send_short(self.path.removeprefix("/short"))
             return
@@ -68,20 +103,9 @@ class CountingHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@contextmanager
-def origin_server(directory: Path) -> Iterator[str]:
-    CountingHandler.gets = {}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(CountingHandler, directory=str(directory)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def settings_for(endpoint: str, origin: str, state: Path, **extra: object):  # type: ignore[no-untyped-def]
+    from mastofleet.media.edge.settings import Settings
 
-
-def settings_for(endpoint: str, origin: str, state: Path, **extra: object) -> Settings:
     return Settings(
         endpoint=endpoint,
         region="us-east-1",
@@ -98,3 +122,8 @@ def make_bucket(endpoint: str) -> None:
     for key, value in CREDENTIALS.items():
         os.environ[key] = value
     boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=BUCKET)
+
+
+if __name__ == "__main__":
+    served, listen_port = Path(sys.argv[1]), int(sys.argv[2])
+    ThreadingHTTPServer(("127.0.0.1", listen_port), partial(OriginHandler, directory=str(served))).serve_forever()

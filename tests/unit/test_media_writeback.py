@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from media_servers import BUCKET, CREDENTIALS, CountingHandler, make_bucket, origin_server, s3_server, settings_for
+from media_servers import BUCKET, CREDENTIALS, make_bucket, origin_gets, origin_server, s3_server, settings_for
 
 from mastofleet.media.edge import bucket, writeback
 from mastofleet.media.edge.origin_log import ingest, key_of
@@ -132,13 +132,13 @@ def test_a_short_answer_of_the_old_server_is_never_uploaded(world: tuple[Setting
 
 
 def test_a_file_already_copied_is_not_read_again(world: tuple[Settings, Path]) -> None:
-    settings, _ = world
+    settings, origin_directory = world
     key = "media_attachments/files/110/000/002/original/b.mp4"
     s3 = bucket.client(settings)
     s3.put_object(Bucket=BUCKET, Key=key, Body=FILES[key])  # as the background copy would have
     log(settings, f"200 404 : 200 /{key}")
     writeback.run(settings, once=True)
-    assert CountingHandler.gets.get(f"/{key}", 0) == 0, "the file was read from the old disks again"
+    assert origin_gets(origin_directory, f"/{key}") == 0, "the file was read from the old disks again"
     assert Queue(queue_path(settings.state_directory)).totals()["present"] == 1
 
 

@@ -88,7 +88,7 @@ def fetch(settings: Settings, key: str, directory: Path) -> Fetched | None:
         announced = response.headers.get("Content-Length")
         content_type = response.headers.get_content_type() if response.headers.get("Content-Type") else ""
         digest = hashlib.md5()  # noqa: S324 - S3's own integrity check is MD5
-        handle = tempfile.NamedTemporaryFile(dir=directory, delete=False)
+        handle = tempfile.NamedTemporaryFile(dir=directory, delete=False)  # noqa: SIM115 - kept past the with
         path = Path(handle.name)
         size = 0
         try:
@@ -121,7 +121,11 @@ def upload(settings: Settings, s3: Any, key: str, fetched: Fetched) -> None:
     with fetched.path.open("rb") as stream:
         s3.put_object(Body=Throttled(stream, settings.bandwidth_mb), **arguments)
     stored = bucket.head(s3, settings.bucket, key)
-    if stored is None or int(stored.get("ContentLength", -1)) != fetched.size or bucket.stored_md5(stored) != fetched.md5:
+    if (
+        stored is None
+        or int(stored.get("ContentLength", -1)) != fetched.size
+        or bucket.stored_md5(stored) != fetched.md5
+    ):
         raise Incomplete(f"{key}: the bucket's copy does not match what the old server sent")
 
 
