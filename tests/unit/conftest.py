@@ -12,7 +12,7 @@ monkey.patch_all()
 import os  # noqa: E402
 
 import pytest  # noqa: E402
-from fleet_builder import REPO, default_fleet_data
+from fleet_builder import REPO, default_fleet_data  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
