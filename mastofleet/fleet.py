@@ -173,7 +173,9 @@ def fleet_from_inventory(inventory: Any, store: SecretStore | None = None, proje
     common = _common_data(inventory)
     if store is None:
         store = SecretStore.for_fleet_data(common, project or os.getcwd())
-    return fleet_from_hosts(hosts, common, store)
+    from mastofleet.media.record import with_record
+
+    return with_record(fleet_from_hosts(hosts, common, store), project or os.getcwd())
 
 
 def _common_data(inventory: Any) -> dict[str, Any]:
