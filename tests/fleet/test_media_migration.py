@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from mastofleet.local.machines import MACHINES, state_directory
+from mastofleet.media.edge import bucket
 from mastofleet.testing.deploy_run import PROJECT, run_deploy
 from mastofleet.testing.media_fleet import (
     MediaFile,
@@ -64,11 +65,12 @@ def migrating() -> None:
 
 
 def stored_md5(key: str) -> str | None:
+    """The object's MD5 as the store keeps it (ETag, or rclone's md5chksum for a multipart upload)."""
     try:
         head = s3_client().head_object(Bucket=BUCKET, Key=key)
     except Exception:  # noqa: BLE001 - absent
         return None
-    return str(head["ETag"]).strip('"')
+    return bucket.stored_md5(head) or "unknown"
 
 
 def body_md5(item: MediaFile) -> str:

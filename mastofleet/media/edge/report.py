@@ -53,7 +53,6 @@ def origin_files(settings: Settings) -> dict[str, int]:
         "--recursive",
         "--files-only",
         "--no-mimetype",
-        "--http-no-head",
         "--http-url",
         settings.origin.rstrip("/") + "/",
         ":http:",
