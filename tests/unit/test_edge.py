@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import ssl
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -123,6 +124,12 @@ def test_a_media_file_is_served_from_the_bucket_then_from_the_cache(edge_in_migr
 def test_a_file_only_the_old_server_has_is_served_and_logged_for_write_back(edge_in_migration: RunningEdge) -> None:
     status, headers, body = get(edge_in_migration, "/media_attachments/files/1/old.png")
     assert (status, body) == (200, OLD_IMAGE)
+    # nginx writes the log line when it finalizes the request, a moment after the client has the body
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not edge_in_migration.origin_log.exists():
+        time.sleep(0.05)
+    while time.monotonic() < deadline and not edge_in_migration.origin_log.read_text():
+        time.sleep(0.05)
     lines = edge_in_migration.origin_log.read_text().splitlines()
     assert len(lines) == 1 and lines[0].startswith("200 ") and lines[0].endswith(" /media_attachments/files/1/old.png")
     status, headers, _ = get(edge_in_migration, "/media_attachments/files/1/old.png")
