@@ -31,5 +31,18 @@ install = {
 
 tls = {"mode": "self-signed"}
 
+# The media store: an S3 server on `outsider` (mastofleet.testing.media_fleet starts it for the tests
+# that need it), addressed by IP on the private network; the hosts have no DNS to ask.
+object_storage = {
+    "provider": "s3",
+    "endpoint": "http://10.77.0.16:9000",
+    "region": "us-east-1",
+    "bucket": "hachyderm-media",
+    "alias_host": "media.hachyderm.example",
+    "access_key": "secret:object_storage_access_key",
+    "secret_key": "secret:object_storage_secret_key",
+}
+edge = {"resolvers": ["10.77.0.1"], "media_cache_mb": 1024, "site_cache_mb": 256}
+
 secrets_file = str(state_directory() / "secrets.json")
 age_key_file = str(state_directory() / "age.key")

@@ -84,6 +84,13 @@ def _status(arguments: argparse.Namespace) -> int:
     return 0 if healthy else 1
 
 
+def _media(arguments: argparse.Namespace) -> int:
+    from mastofleet.media import commands
+
+    handler: Callable[[str], int] = getattr(commands, arguments.media_command)
+    return handler(arguments.inventory)
+
+
 def _reference(arguments: argparse.Namespace) -> int:
     from mastofleet.reference import reference_markdown
 
@@ -147,6 +154,16 @@ def parser() -> argparse.ArgumentParser:
     set_secret.add_argument("inventory")
     set_secret.add_argument("name")
     secrets.set_defaults(handler=_secrets)
+
+    media = commands.add_parser("media", help="the live media migration: status | verify | finish")
+    media_commands = media.add_subparsers(dest="media_command", required=True)
+    for name, text in (
+        ("status", "objects and bytes in the bucket of the old server's total; write-back and copy figures"),
+        ("verify", "compare the old server with the bucket (count, size, checksum); exit 0 only when complete"),
+        ("finish", "verify, then turn migration mode off and deploy the edge hosts without the old server"),
+    ):
+        media_commands.add_parser(name, help=text).add_argument("inventory")
+    media.set_defaults(handler=_media)
 
     reference = commands.add_parser("reference", help="print the configuration reference (markdown)")
     reference.set_defaults(handler=_reference)

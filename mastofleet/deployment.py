@@ -10,7 +10,7 @@ from pyinfra import inventory as current_inventory
 from pyinfra.api.exceptions import PyinfraError
 
 from mastofleet import rollout, run_record
-from mastofleet.deploys import base, mastodon, nginx, pgbouncer, postgres, redis, sidekiq, streaming, web
+from mastofleet.deploys import base, edge, mastodon, nginx, pgbouncer, postgres, redis, sidekiq, streaming, web
 from mastofleet.deploys.units import PendingRestart
 from mastofleet.files import SecretValues
 from mastofleet.fleet import fleet_from_inventory, fleet_host_name
@@ -77,4 +77,6 @@ def deploy_current_host() -> None:
     rollout.one_host_at_a_time(fleet, host, pending)
     if first and not rollback_release:
         mastodon.post_deployment_migrations(fleet, host)
+    if host.has(Role.edge):
+        edge.edge(fleet, host, secrets)
     run_record.record_on_host()

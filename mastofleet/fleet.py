@@ -19,7 +19,17 @@ from mastofleet.model import Fleet, Host, Role, fleet_problems
 from mastofleet.problems import FleetError, InventoryError, Problem
 from mastofleet.secrets import SecretStore
 
-FLEET_SECTIONS = ("instance", "postgres", "pgbouncer", "redis", "object_storage", "smtp", "tls")
+FLEET_SECTIONS = (
+    "instance",
+    "postgres",
+    "pgbouncer",
+    "redis",
+    "object_storage",
+    "smtp",
+    "tls",
+    "edge",
+    "media_migration",
+)
 VERSION_OVERRIDE = "mastodon_version"  # `--data mastodon_version=v4.6.6`: upgrade without editing group_data
 HOST_FIELDS = ("private_address", "public_address", "web", "streaming", "memory_mb", "cpus")
 ROLE_NAMES = {role.value for role in Role}
@@ -163,7 +173,9 @@ def fleet_from_inventory(inventory: Any, store: SecretStore | None = None, proje
     common = _common_data(inventory)
     if store is None:
         store = SecretStore.for_fleet_data(common, project or os.getcwd())
-    return fleet_from_hosts(hosts, common, store)
+    from mastofleet.media.record import with_record
+
+    return with_record(fleet_from_hosts(hosts, common, store), project or os.getcwd())
 
 
 def _common_data(inventory: Any) -> dict[str, Any]:

@@ -259,6 +259,30 @@ class ObjectStorage(Strict):
     def hostname(self) -> str:
         return self.endpoint.split("://", 1)[-1].rstrip("/")
 
+    @property
+    def scheme(self) -> str:
+        return self.endpoint.split("://", 1)[0] if "://" in self.endpoint else "https"
+
+    @property
+    def path_style(self) -> bool:
+        """An endpoint given by address (a private S3 server) has no per-bucket host names."""
+        return _is_address(self.hostname.rsplit(":", 1)[0])
+
+    @property
+    def bucket_url(self) -> str:
+        """Where the bucket's objects are served: https://BUCKET.HOST, or ENDPOINT/BUCKET by address."""
+        if self.path_style:
+            return f"{self.scheme}://{self.hostname}/{self.bucket}"
+        return f"{self.scheme}://{self.bucket}.{self.hostname}"
+
+
+def _is_address(text: str) -> bool:
+    try:
+        IPv4Address(text)
+    except ValueError:
+        return False
+    return True
+
 
 class Smtp(Strict):
     """Outgoing mail."""
@@ -281,6 +305,45 @@ class Tls(Strict):
     email: str | None = Field(None, description="Let's Encrypt account e-mail (mode certbot).")
 
 
+class Edge(Strict):
+    """nginx on edge hosts: a caching proxy for the site and for the media host (S3_ALIAS_HOST)."""
+
+    resolvers: list[str] = Field(
+        default_factory=lambda: ["185.12.64.1", "185.12.64.2"],
+        min_length=1,
+        description="DNS servers nginx asks for the object storage's address at run time (a variable "
+        "upstream, so a changed address is followed); default: Hetzner's recursive resolvers.",
+    )
+    media_cache_mb: int = Field(10240, ge=16, description="Disk the media cache may use on each edge host.")
+    media_cache_days: int = Field(30, ge=1, description="A cached media file unused this long is dropped.")
+    site_cache_mb: int = Field(1024, ge=16, description="Disk the site's cache (static files) may use.")
+
+
+class MediaMigration(Strict):
+    """Live media evacuation: the edge serves from object storage, else from the old server, and
+    writes every file the old server served back into the bucket; rclone copies the rest."""
+
+    enabled: bool = Field(True, description="Migration mode on; `mastofleet media finish` turns it off.")
+    origin: str = Field(
+        description="Base URL where the old server serves its media directory (public/system) over the "
+        "private network, e.g. http://10.0.0.5:8080."
+    )
+    copy_bandwidth: str = Field(
+        "8M", description="rclone --bwlimit of the background copy (bytes/s, K/M suffix), so failing disks are spared."
+    )
+    copy_transfers: int = Field(2, ge=1, description="Files the background copy moves at once.")
+    copy_interval: str = Field("1h", description="Start the background copy again this long after it last ended.")
+    writeback_bandwidth_mb: float = Field(0, ge=0, description="MB/s each write-back upload may use; 0: unlimited.")
+    record_file: str = Field(
+        "media-migration.json",
+        description="Where `media finish` records that the migration is complete (project-relative).",
+    )
+
+    @property
+    def origin_url(self) -> str:
+        return self.origin.rstrip("/")
+
+
 class Fleet(Strict):
     """The whole fleet: instance-wide settings and every host."""
 
@@ -293,6 +356,8 @@ class Fleet(Strict):
     object_storage: ObjectStorage | None = None
     smtp: Smtp | None = None
     tls: Tls = Field(default_factory=Tls)
+    edge: Edge = Field(default_factory=Edge)
+    media_migration: MediaMigration | None = None
     secrets: list[str] = Field(
         default_factory=lambda: sorted(MASTODON_SECRETS.values()),
         description="Names of the secrets the fleet's secret store must hold.",
@@ -319,6 +384,11 @@ class Fleet(Strict):
     @property
     def app_hosts(self) -> list[Host]:
         return self.with_role(Role.app)
+
+    @property
+    def migrating_media(self) -> bool:
+        """Migration mode is on: edge hosts fall back to the old server and write back what it serves."""
+        return self.media_migration is not None and self.media_migration.enabled
 
     @property
     def total_connections(self) -> int:
@@ -600,12 +670,12 @@ def _object_storage(fleet: Fleet) -> list[Problem]:
     if storage is None or not storage.enabled:
         return []
     problems: list[Problem] = []
-    if not storage.endpoint.startswith("https://"):
+    if not storage.endpoint.startswith("https://") and not _private_http(fleet, storage.endpoint):
         problems.append(
             Problem(
                 "object_storage",
                 "endpoint",
-                f"'{storage.endpoint}' is not an https URL",
+                f"'{storage.endpoint}' is not an https URL (plain http only to an address on the private network)",
                 "write https://<region endpoint>",
             )
         )
@@ -632,6 +702,84 @@ def _object_storage(fleet: Fleet) -> list[Problem]:
     return problems
 
 
+def _private_http(fleet: Fleet, url: str) -> bool:
+    """http:// to an address inside the private network: traffic that, like Redis's, never leaves it."""
+    if not url.startswith("http://"):
+        return False
+    host = url[len("http://") :].split("/", 1)[0].rsplit(":", 1)[0]
+    return _is_address(host) and IPv4Address(host) in fleet.private_network
+
+
+def _edge(fleet: Fleet) -> list[Problem]:
+    problems: list[Problem] = []
+    for host in fleet.with_role(Role.edge):
+        if host.has(Role.lb):
+            problems.append(
+                Problem(
+                    host.name,
+                    "roles",
+                    "the host is both lb and edge; both would serve the site's name on port 443",
+                    "put the edge role on another host",
+                )
+            )
+    return problems
+
+
+def _media_migration(fleet: Fleet) -> list[Problem]:
+    migration = fleet.media_migration
+    if migration is None or not migration.enabled:
+        return []
+    problems: list[Problem] = []
+    storage = fleet.object_storage
+    if storage is None or not storage.enabled or storage.alias_host is None:
+        problems.append(
+            Problem(
+                "media_migration",
+                "enabled",
+                "migration mode needs object storage with an alias_host: the edge serves the media host",
+                "set object_storage (enabled, with alias_host) or turn media_migration off",
+            )
+        )
+    if not fleet.with_role(Role.edge):
+        problems.append(
+            Problem(
+                "media_migration",
+                "enabled",
+                "migration mode runs on edge hosts and the fleet has none",
+                "add a host to the inventory group 'edge'",
+            )
+        )
+    scheme, _, rest = migration.origin.partition("://")
+    if scheme not in ("http", "https") or not rest or "/" in rest.rstrip("/"):
+        problems.append(
+            Problem(
+                "media_migration",
+                "origin",
+                f"'{migration.origin}' is not a base URL like http://10.0.0.5:8080",
+                "give the scheme, address and port where the old server serves its media directory, no path",
+            )
+        )
+    if not re.fullmatch(r"\d+(\.\d+)?[KMG]?", migration.copy_bandwidth):
+        problems.append(
+            Problem(
+                "media_migration",
+                "copy_bandwidth",
+                f"'{migration.copy_bandwidth}' is not a bandwidth rclone understands",
+                "write a number of bytes per second with an optional K, M or G suffix, e.g. 8M",
+            )
+        )
+    if not re.fullmatch(r"\d+(s|min|m|h|d)", migration.copy_interval):
+        problems.append(
+            Problem(
+                "media_migration",
+                "copy_interval",
+                f"'{migration.copy_interval}' is not a time span",
+                "write a number with s, min, h or d, e.g. 1h",
+            )
+        )
+    return problems
+
+
 def _secrets(fleet: Fleet) -> list[Problem]:
     missing = sorted(fleet.referenced_secrets() - set(fleet.secrets))
     return [
@@ -655,5 +803,7 @@ RULES = (
     _connection_budget,
     _domains_and_version,
     _object_storage,
+    _edge,
+    _media_migration,
     _secrets,
 )

@@ -6,9 +6,11 @@ from pydantic import BaseModel
 
 from mastofleet.model import (
     CodeSource,
+    Edge,
     Host,
     Install,
     Instance,
+    MediaMigration,
     ObjectStorage,
     Pgbouncer,
     Postgres,
@@ -33,6 +35,8 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("object_storage", ObjectStorage),
     ("smtp", Smtp),
     ("tls", Tls),
+    ("edge", Edge),
+    ("media_migration", MediaMigration),
     ("host (inventory data)", Host),
     ("web (app hosts)", Web),
     ("streaming (app hosts)", Streaming),

@@ -13,8 +13,10 @@ def expected_services(fleet: Fleet, host: Host) -> list[str]:
             services.append("pgbouncer.service")
     if host.has(Role.redis):
         services.append("redis-server.service")
-    if host.has(Role.lb):
+    if host.has(Role.lb) or host.has(Role.edge):
         services.append("nginx.service")
+    if host.has(Role.edge) and fleet.migrating_media:
+        services.append("mastofleet-media-writeback.service")
     if host.web:
         services.append("mastodon-web.service")
     if host.streaming:

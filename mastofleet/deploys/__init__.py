@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mastofleet.deploys import base, mastodon, nginx, pgbouncer, postgres, redis, sidekiq, streaming, web
+from mastofleet.deploys import (
+    base,
+    edge,
+    mastodon,
+    media_migration,
+    nginx,
+    pgbouncer,
+    postgres,
+    redis,
+    sidekiq,
+    streaming,
+    web,
+)
 from mastofleet.files import RoleFiles
 from mastofleet.model import Fleet, Host, Role
 
@@ -25,4 +37,6 @@ ROLE_FILES: list[tuple[Applies, RoleFiles]] = [
     (_has(Role.app), streaming.files_for),
     (_has(Role.app), sidekiq.files_for),
     (_has(Role.lb), nginx.files_for),
+    (_has(Role.edge), edge.files_for),
+    (_has(Role.edge), media_migration.files_for),
 ]

@@ -352,7 +352,9 @@ class Prepared:
 
 
 @deploy("Mastodon release")
-def prepare(fleet: Fleet, host: Host, secrets: SecretValues, first_app_host: bool, release_name: str | None = None) -> Prepared:
+def prepare(
+    fleet: Fleet, host: Host, secrets: SecretValues, first_app_host: bool, release_name: str | None = None
+) -> Prepared:
     """
     Install the runtime, put this version's code into its own release directory, write the
     shared `.env.production` (mode 0600, identical on every app host), install gems and JavaScript

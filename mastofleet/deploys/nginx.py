@@ -22,9 +22,10 @@ def drained_variant(host_name: str) -> str:
     return f"{VARIANTS_DIRECTORY}/drained-{host_name}.conf"
 
 
-def certificate_paths(fleet: Fleet) -> tuple[str, str]:
+def certificate_paths(fleet: Fleet, domain: str | None = None) -> tuple[str, str]:
+    """Certificate and key for `domain` (default: the site's); the edge's certificate is named after the media host."""
     tls = fleet.tls
-    domain = fleet.instance.site_domain
+    domain = domain or fleet.instance.site_domain
     if tls.mode == "files" and tls.certificate and tls.key:
         return tls.certificate, tls.key
     if tls.mode == "certbot":
@@ -63,27 +64,31 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
     return variants
 
 
-def ensure_certificate(fleet: Fleet) -> None:
-    """A certificate before nginx starts: self-signed, given files, or Let's Encrypt via certbot."""
-    certificate, key = certificate_paths(fleet)
+def ensure_certificate(fleet: Fleet, domains: list[str] | None = None) -> None:
+    """A certificate before nginx starts: self-signed, given files, or Let's Encrypt via certbot.
+    It names every one of `domains` (default: the site's), and its files are named after the first."""
+    names = domains or [fleet.instance.site_domain]
+    domain = names[0]
+    certificate, key = certificate_paths(fleet, domain)
     if current_host.get_fact(File, path=certificate):
         return
-    domain = fleet.instance.site_domain
     if fleet.tls.mode == "self-signed":
+        alternative_names = ",".join(f"DNS:{name}" for name in names)
         files.directory(name="Create the certificate directory", path="/etc/ssl/mastofleet", mode="755")
         server.shell(
-            name=f"Create a self-signed certificate for {domain}",
+            name=f"Create a self-signed certificate for {', '.join(names)}",
             commands=[
                 f"openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj /CN={domain}"
-                f" -addext subjectAltName=DNS:{domain} -keyout {key} -out {certificate} && chmod 600 {key}"
+                f" -addext subjectAltName={alternative_names} -keyout {key} -out {certificate} && chmod 600 {key}"
             ],
         )
     elif fleet.tls.mode == "certbot":
         apt.packages(name="Install certbot", packages=["certbot"])
+        requested = " ".join(f"-d {name}" for name in names)
         server.shell(
-            name=f"Obtain a Let's Encrypt certificate for {domain}",
+            name=f"Obtain a Let's Encrypt certificate for {', '.join(names)}",
             commands=[
-                f"certbot certonly --standalone --non-interactive --agree-tos -m {fleet.tls.email} -d {domain}"
+                f"certbot certonly --standalone --non-interactive --agree-tos -m {fleet.tls.email} {requested}"
                 " --pre-hook 'systemctl stop nginx' --post-hook 'systemctl start nginx'"
             ],
         )

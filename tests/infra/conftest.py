@@ -8,7 +8,7 @@ Hosts, roles, addresses and SSH settings come from the inventory and the fleet m
 (`mastofleet.fleet.load_fleet`); tests are parametrized by host name from the model, so a new app
 host is covered without editing a test. Fixture names say which hosts a test runs on:
 
-    any_host, app_host, web_host, streaming_host, db_host, pgbouncer_host, redis_host, lb_host:
+    any_host, app_host, web_host, streaming_host, db_host, pgbouncer_host, redis_host, lb_host, edge_host:
         a `Target` (name, model Host, testinfra host) for each host with that role
     sidekiq_process:  (Target, SidekiqProcess) for each Sidekiq process of the model
     prober:           a host that must not reach Postgres or Redis as the app: every fleet host
@@ -108,6 +108,8 @@ def _host_names(under_test: FleetUnderTest, fixture: str) -> list[str]:
         return under_test.names(Role.redis)
     if fixture == "lb_host":
         return under_test.names(Role.lb)
+    if fixture == "edge_host":
+        return under_test.names(Role.edge)
     if fixture == "prober":
         return [*under_test.prober_names, OUTSIDER]
     raise KeyError(fixture)
@@ -122,6 +124,7 @@ HOST_FIXTURES = (
     "pgbouncer_host",
     "redis_host",
     "lb_host",
+    "edge_host",
     "prober",
 )
 
@@ -204,6 +207,11 @@ def redis_host(request: pytest.FixtureRequest) -> Target:
 
 @pytest.fixture
 def lb_host(request: pytest.FixtureRequest) -> Target:
+    return _target(request)
+
+
+@pytest.fixture
+def edge_host(request: pytest.FixtureRequest) -> Target:
     return _target(request)
 
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import os
+# pyinfra's CLI module monkey-patches the standard library with gevent when it is first imported (by
+# load_fleet). Patching here, before anything imports ssl, keeps ssl sound for the tests that also
+# speak HTTPS (boto3, urllib); patching late breaks SSLContext with a RecursionError.
+from gevent import monkey
 
-import pytest
-from fleet_builder import REPO, default_fleet_data
+monkey.patch_all()
+
+import os  # noqa: E402
+
+import pytest  # noqa: E402
+from fleet_builder import REPO, default_fleet_data  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -170,7 +170,8 @@ EXPECTED_FILES = {
         host: BASE | APPLICATION | {f"etc/systemd/system/mastodon-sidekiq-{name}.service" for name in units}
         for host, units in SIDEKIQ.items()
     },
-    "esme": BASE,
+    # the edge role: nginx's site and TLS include (no migration mode in the Hetzner fleet's group_data)
+    "esme": BASE | {"etc/nginx/conf.d/mastofleet-edge.conf", "etc/nginx/mastofleet-edge-tls.conf"},
 }
 ENVIRONMENT_FILE = "home/mastodon/shared/.env.production"
 

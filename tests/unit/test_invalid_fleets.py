@@ -398,7 +398,7 @@ def test_object_storage_endpoint_not_https(fleet_data):
     assert problem == Problem(
         "object_storage",
         "endpoint",
-        "'http://fra1.digitaloceanspaces.com' is not an https URL",
+        "'http://fra1.digitaloceanspaces.com' is not an https URL (plain http only to an address on the private network)",
         "write https://<region endpoint>",
     )
 

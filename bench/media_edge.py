@@ -1,0 +1,155 @@
+"""Benchmark: the edge's media path and the migration's throughput on the local fleet.
+
+Prints requests per second for one cached media file at the edge (X-Cache-Status HIT) against files
+fetched through to the old server (each asked once: bucket miss, then alice), and the migration
+throughput (files/s, MB/s) of the write-back service (bandwidth limit lifted for the run) and of the
+background copy (rclone at the inventory's --bwlimit). Load comes from this machine over the fleet
+bridge, bounded in count and time. Run as root, under the fleet lock:
+
+    flock /run/mastofleet-fleet.lock .venv/bin/python bench/media_edge.py
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mastofleet.testing.deploy_run import PROJECT, run_deploy  # noqa: E402
+from mastofleet.testing.media_fleet import (  # noqa: E402
+    MACHINES,
+    MediaFile,
+    edge_get,
+    media_files,
+    reset_edge_state,
+    s3_client,
+    s3_endpoint,
+    ssh,
+    start_object_store,
+    start_old_server,
+    wait_for,
+)
+
+INVENTORY = "tests/fleet/inventories/media_migration.py"
+BUCKET = "hachyderm-media"
+THREADS = 8
+SECONDS = 10.0
+
+
+def mastofleet(*arguments: str) -> None:
+    subprocess.run([str(Path(sys.executable).with_name("mastofleet")), *arguments], cwd=PROJECT, check=True)
+
+
+def load(paths: list[str], seconds: float, threads: int = THREADS) -> tuple[int, int, float, list[int]]:
+    """GET the paths (cycling, or each once when `seconds` is 0) from `threads` workers: (requests, bytes, s, statuses)."""
+    lock = threading.Lock()
+    queue = list(reversed(paths))
+    counts = {"requests": 0, "bytes": 0}
+    statuses: list[int] = []
+    deadline = time.monotonic() + seconds
+
+    def worker(offset: int) -> None:
+        index = offset
+        while True:
+            with lock:
+                if seconds == 0:
+                    if not queue:
+                        return
+                    path = queue.pop()
+                elif time.monotonic() > deadline:
+                    return
+                else:
+                    path = paths[index % len(paths)]
+                    index += threads
+            status, _, body = edge_get(path)
+            with lock:
+                counts["requests"] += 1
+                counts["bytes"] += len(body)
+                statuses.append(status)
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=worker, args=(offset,)) for offset in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return counts["requests"], counts["bytes"], time.monotonic() - started, statuses
+
+
+def writeback_totals() -> dict[str, int]:
+    script = (
+        "import sqlite3,json;c=sqlite3.connect('/var/lib/mastofleet-media/writeback.sqlite');"
+        "print(json.dumps({'pending':c.execute('select count(*) from pending').fetchone()[0],"
+        "**dict(c.execute('select name,value from totals'))}))"
+    )
+    return json.loads(ssh("esme", f'python3 -c "{script}"'))  # type: ignore[no-any-return]
+
+
+def fresh_bucket() -> None:
+    request = urllib.request.Request(f"{s3_endpoint()}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=30).close()  # noqa: S310 - the local store
+    s3_client().create_bucket(Bucket=BUCKET)
+
+
+def main() -> int:
+    files = media_files()
+    mastofleet("local", "up")
+    mastofleet("secrets", "init", "inventories/local.py", "--generate-missing")
+    start_object_store()
+    fresh_bucket()
+    start_old_server(files, [MACHINES["esme"].address])
+    deployed = run_deploy(INVENTORY)
+    if deployed.returncode != 0:
+        print(deployed.output)
+        return 1
+    # Lift the write-back's bandwidth limit for the run (the next deploy puts the inventory's back).
+    ssh("esme", 'sed -i \'s/"bandwidth_mb": [0-9.]*/"bandwidth_mb": 0/\' /etc/mastofleet/media.json')
+    reset_edge_state()
+
+    small: list[MediaFile] = [item for item in files if 20_000 <= item.size <= 40_000]
+    hot = "/" + small[0].key
+    edge_get(hot)
+    requests, size, elapsed, statuses = load([hot], SECONDS)
+    assert set(statuses) == {200}, set(statuses)
+    print(f"cached file at the edge ({len(edge_get(hot)[2]) / 1000:.0f} kB, HIT, {THREADS} clients):")
+    print(
+        f"  {requests / elapsed:8.0f} req/s  {size / elapsed / 1e6:6.1f} MB/s  ({requests} requests in {elapsed:.1f} s)"
+    )
+
+    through = ["/" + item.key for item in small[1:301]]
+    started = time.monotonic()
+    requests, size, elapsed, statuses = load(through, 0)
+    assert set(statuses) == {200}, set(statuses)
+    print(f"fetched through to the old server (bucket miss, then alice; {len(through)} files of 20-40 kB):")
+    print(
+        f"  {requests / elapsed:8.0f} req/s  {size / elapsed / 1e6:6.1f} MB/s  ({requests} requests in {elapsed:.1f} s)"
+    )
+
+    wait_for(lambda: writeback_totals().get("pending", 1) == 0 and writeback_totals().get("uploaded", 0) > 0, 600, 0.5)
+    totals = writeback_totals()
+    spent = time.monotonic() - started
+    print(f"write-back (from the first request until the queue was empty; {totals.get('uploaded', 0)} files):")
+    print(
+        f"  {totals.get('uploaded', 0) / spent:8.1f} files/s {totals.get('uploaded_bytes', 0) / spent / 1e6:6.2f} MB/s"
+        f"  ({spent:.1f} s, {totals.get('failures', 0)} failed attempts)"
+    )
+
+    fresh_bucket()
+    ssh("esme", "rm -f /var/lib/mastofleet-media/copy.log")
+    started = time.monotonic()
+    ssh("esme", "systemctl start mastofleet-media-copy.service", timeout=3600)
+    spent = time.monotonic() - started
+    total = sum(item.size for item in files)
+    print(f"background copy (rclone, --bwlimit 40M, 4 transfers; {len(files)} files, {total / 1e6:.0f} MB):")
+    print(f"  {len(files) / spent:8.1f} files/s {total / spent / 1e6:6.2f} MB/s  ({spent:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

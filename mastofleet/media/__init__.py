@@ -1,0 +1,1 @@
+"""The live media evacuation: status, verify and finish (here), and the programs that run on the edge (edge/)."""
