@@ -22,7 +22,7 @@ from pyinfra import host as current_host
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
 from pyinfra.api.operation import OperationMeta
-from pyinfra.facts.files import Directory, File, Sha256File
+from pyinfra.facts.files import Directory, File, FileContents, Sha256File
 from pyinfra.operations import apt, files, git, server
 
 from mastofleet.environment import render_environment
@@ -226,6 +226,41 @@ def install_code(instance: Instance, release: Release) -> list[OperationMeta]:
     return [checkout]
 
 
+RBENV_REPOSITORY = "https://github.com/rbenv/rbenv.git"
+RUBY_BUILD_REPOSITORY = "https://github.com/rbenv/ruby-build.git"
+
+
+def install_rbenv_ruby(instance: Instance, release: Release, code: list[OperationMeta]) -> None:
+    """The Ruby the release's `.ruby-version` names, built by rbenv with jemalloc (install.ruby = rbenv)."""
+    rbenv = f"{instance.home}/.rbenv"
+    owner = {"user": instance.user, "group": instance.user}
+    git.repo(name="Install rbenv", src=RBENV_REPOSITORY, dest=rbenv, pull=False, **owner)
+    git.repo(
+        name="Install ruby-build", src=RUBY_BUILD_REPOSITORY, dest=f"{rbenv}/plugins/ruby-build", pull=False, **owner
+    )
+    wanted = current_host.get_fact(FileContents, path=f"{release.directory}/.ruby-version")
+    version = wanted[0].strip() if wanted else None
+    built = bool(version) and bool(current_host.get_fact(File, path=f"{rbenv}/versions/{version}/bin/ruby"))
+    # A new release may name a Ruby that ruby-build learnt about after it was cloned.
+    server.shell(
+        name="Update ruby-build's list of Ruby versions",
+        commands=[f"git -C {rbenv}/plugins/ruby-build pull --ff-only"],
+        _if=lambda: not built and changed(code)(),
+        **_as_application_user(instance),
+    )
+    server.shell(
+        name=f"Build the Ruby of {release.name} with jemalloc (rbenv)",
+        commands=[
+            f'version=$(cat .ruby-version) && if [ ! -x {rbenv}/versions/"$version"/bin/ruby ]; then'
+            f' RUBY_CONFIGURE_OPTS=--with-jemalloc {rbenv}/bin/rbenv install "$version"; fi'
+            f' && {rbenv}/bin/rbenv global "$version" && {rbenv}/bin/rbenv exec gem install bundler --conservative'
+        ],
+        _if=lambda: not built,
+        _chdir=release.directory,
+        **_as_application_user(instance),
+    )
+
+
 def prepare_release(instance: Instance, release: Release) -> None:
     """Gems, JavaScript packages and assets for the release; each step only once per release."""
     as_user = {**_as_application_user(instance), "_chdir": release.directory}
@@ -375,6 +410,8 @@ def prepare(
     if release_name:
         require_prepared(release)
     code = [] if release_name else install_code(instance, release)
+    if instance.install.ruby == "rbenv":
+        install_rbenv_ruby(instance, release, code)
     configuration = put_files(files_for(fleet, host, secrets))
     link_environment(instance, release)
     prepare_release(instance, release)

@@ -41,3 +41,6 @@ def hetzner_fleet():
 
     fleet, _ = load_fleet(str(REPO / "inventories" / "hetzner.py"))
     return fleet
+
+
+from plans import secrets_in_environment  # noqa: E402, F401 - a fixture shared by the plan tests
