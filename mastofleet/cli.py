@@ -147,6 +147,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also fill any other secret the fleet references with random text (test fleets only)",
     )
+    rotate = secret_commands.add_parser(
+        "rotate", help="a new postgres_password or redis_password, applied in order by a deploy"
+    )
+    rotate.add_argument("name")
+    rotate.add_argument("inventory")
+    rotate.add_argument("--no-deploy", action="store_true", help="only store the new value")
     show = secret_commands.add_parser("show", help="list the secrets (names only)")
     show.add_argument("inventory")
     show.add_argument("--names", action="store_true", required=True)

@@ -1,4 +1,4 @@
-"""`mastofleet secrets init | show --names | set`: manage the fleet's encrypted secrets."""
+"""`mastofleet secrets init | show --names | set | rotate`: manage the fleet's encrypted secrets."""
 
 from __future__ import annotations
 
@@ -29,7 +29,49 @@ def _referenced_secrets(inventory_path: str) -> set[str]:
         return {problem.field for problem in error.problems if problem.where == "secrets"}
 
 
+# Passwords the fleet generates and both ends of which it manages. The other generated secrets are
+# not rotated by a command: a new SECRET_KEY_BASE logs everyone out, new VAPID keys break every push
+# subscription, new ActiveRecord encryption keys make encrypted columns unreadable.
+ROTATABLE = {
+    "postgres_password": "the mastodon role in PostgreSQL, PgBouncer's userlist, then every app host",
+    "redis_password": "Redis, then every app host",
+}
+
+
+def rotate(inventory: str, name: str, deploy: bool) -> int:
+    """A new value for a password, stored encrypted, then applied in order by one deploy: the
+    database side first (PostgreSQL role, PgBouncer, Redis), then every app host's environment,
+    restarted host by host behind the balancer."""
+    from mastofleet.deploy_command import run_deploy
+
+    if name not in ROTATABLE:
+        raise SecretError(
+            f"'{name}' cannot be rotated by mastofleet: only {', '.join(sorted(ROTATABLE))}. Provider"
+            " credentials are rotated at the provider, then stored with `mastofleet secrets set`."
+        )
+    store, _ = _store(inventory)
+    if name not in store.encrypted:
+        raise SecretError(f"'{name}' does not exist yet in {store.path}: run `mastofleet secrets init` first")
+    store.reveal(name)  # the key must open the store before anything is replaced
+    store.set(name, random_text(40))
+    store.save()
+    print(f"stored a new '{name}' in {store.path} (not shown); it goes to {ROTATABLE[name]}")
+    if not deploy:
+        print("not deployed: run `mastofleet deploy` to apply it (until then the old value stays in use)")
+        return 0
+    code = run_deploy(inventory, [], [])
+    if code != 0:
+        print(
+            f"the deploy stopped (exit {code}): the new '{name}' is stored; run `mastofleet deploy {inventory}`"
+            " again to finish applying it",
+            file=sys.stderr,
+        )
+    return code
+
+
 def run(arguments: argparse.Namespace) -> int:
+    if arguments.secrets_command == "rotate":
+        return rotate(arguments.inventory, arguments.name, not arguments.no_deploy)
     store, data = _store(arguments.inventory)
     if arguments.secrets_command == "show":
         for name in sorted(store.names()):

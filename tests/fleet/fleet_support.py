@@ -1,0 +1,92 @@
+"""What the fleet tests share: commands on the local hosts, the site through nixie, load."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mastofleet.local.machines import MACHINES, ssh_config_path
+from mastofleet.testing.deploy_run import PROJECT
+from mastofleet.testing.load import Load, LoadFigures
+
+INVENTORY = "inventories/local.py"
+APP_HOSTS = ("freud", "fritz", "franz")
+BALANCER = str(MACHINES["nixie"].address)
+DOMAIN = "hachyderm.example"
+MINIMUM_REQUESTS = 2000
+
+
+def on_host(name: str, command: str) -> str:
+    result = subprocess.run(
+        ["ssh", "-F", str(ssh_config_path()), name, command], capture_output=True, text=True, timeout=60, check=True
+    )
+    return result.stdout.strip()
+
+
+def mastofleet(*arguments: str) -> subprocess.CompletedProcess:
+    command = [str(Path(sys.executable).with_name("mastofleet")), *arguments]
+    return subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=False)
+
+
+def get(path: str) -> tuple[int, bytes]:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the local fleet's certificate is self-signed
+    connection = http.client.HTTPSConnection(BALANCER, 443, timeout=15, context=context)
+    try:
+        connection.request("GET", path, headers={"Host": DOMAIN})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def served_by() -> set[tuple[str, str]]:
+    """(host, version) of 40 answers through the balancer."""
+    answers = set()
+    for index in range(40):
+        status, body = get(f"/standin/whoami?sample={time.time()}-{index}")
+        assert status == 200, body
+        answer = json.loads(body)
+        answers.add((answer["host"], answer["version"]))
+    return answers
+
+
+def streaming_pids() -> dict[str, str]:
+    return {
+        host: on_host(host, "systemctl show -P MainPID mastodon-streaming@4000 mastodon-streaming@4001")
+        for host in APP_HOSTS
+    }
+
+
+def live_releases() -> dict[str, str]:
+    return {host: on_host(host, "readlink /home/mastodon/live").rsplit("/", 1)[-1] for host in APP_HOSTS}
+
+
+def database(query: str) -> list[str]:
+    """Rows of a query, run on freud with the application's own credentials, straight to PostgreSQL."""
+    rows = on_host(
+        "freud",
+        "cd /home/mastodon/live && set -a && . ./.env.production && PGPASSWORD=$DB_PASS"
+        f' psql -h $DB_HOST -p 5432 -U $DB_USER -d $DB_NAME -XtAc "{query}"',
+    )
+    return rows.splitlines()
+
+
+def migrations() -> list[str]:
+    return database("SELECT version FROM standin_migrations ORDER BY at, version")
+
+
+def under_load(*arguments: str) -> tuple[subprocess.CompletedProcess, LoadFigures, float]:
+    with Load(BALANCER, DOMAIN) as load:
+        time.sleep(1)
+        started = time.monotonic()
+        result = mastofleet(*arguments)
+        seconds = time.monotonic() - started
+        time.sleep(1)
+    return result, load.figures, seconds
