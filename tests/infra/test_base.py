@@ -39,8 +39,9 @@ def test_base_files(any_host: Target, fleet) -> None:  # type: ignore[no-untyped
 
 def test_only_ssh_and_the_balancer_listen_on_all_addresses(any_host: Target) -> None:
     """Every service of the fleet binds loopback or the private address; only sshd (and nginx on an
-    lb host, which the world must reach) listen on every address."""
-    allowed = {SSH_PORT} | (LB_PORTS if any_host.model.has(Role.lb) else set())
+    lb or edge host, which the world must reach) listen on every address."""
+    public = any_host.model.has(Role.lb) or any_host.model.has(Role.edge)
+    allowed = {SSH_PORT} | (LB_PORTS if public else set())
     exposed = {(port, processes) for address, port, processes in any_host.listeners if address in WILDCARD_ADDRESSES}
     stray = {item for item in exposed if item[0] not in allowed}
     assert not stray, f"{any_host.name}: listening on every address: {sorted(stray)}"
