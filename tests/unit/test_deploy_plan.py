@@ -415,3 +415,32 @@ def test_the_cli_plan_is_the_upgrade_choreography(fake_project: Path):
     order.append("Post-deployment migrations | Migrate the database (all migrations, v4.6.5)")
     positions = [names.index(name) for name in order]
     assert positions == sorted(positions), [name for _, name in sorted(zip(positions, order, strict=True))]
+
+
+def test_an_unreachable_host_stops_the_deploy_before_any_operation(fake_project: Path):
+    """config.py's FAIL_PERCENT = 0: one host that cannot be reached (here freud, on a closed port of
+    loopback) stops the whole run at connect time; no other host executes anything."""
+    inventory = fake_project / "inventory.py"
+    inventory.write_text(
+        inventory.read_text().replace(
+            'app = [_host("freud"),',
+            'app = [("127.0.0.1", {"ssh_port": 1, "ssh_connect_retries": 0, "private_address": ADDRESSES["freud"],'
+            ' "public_address": None}),',
+        )
+    )
+    shutil.copy(REPO / "config.py", fake_project / "config.py")
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("MASTOFLEET_")}
+    environment |= {environment_variable(name): value for name, value in SECRET_VALUES.items()}
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("pyinfra")), "-y", "inventory.py", str(REPO / "deploy.py")],
+        cwd=fake_project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Over 0% of hosts failed" in output
+    assert "--> Starting operation" not in output
