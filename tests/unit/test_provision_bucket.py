@@ -16,6 +16,7 @@ import requests
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
+from mastofleet.provision.errors import ProvisionError
 from mastofleet.provision.storage import ENDPOINT_VARIABLE, apply_bucket, bucket_plan, storage_client
 
 KEYS = ("test-access-key", "test-secret-key")
@@ -154,3 +155,21 @@ def test_a_bucket_that_exists_is_configured_not_created(storage, s3_server):
     )
     plan = plan_and_apply(storage)
     assert [step.kind for step in plan.steps] == ["policy", "cors", "lifecycle"]
+
+
+def test_a_name_taken_by_another_account_meanwhile_stops_apply_with_what_was_not_done(storage, s3_server):
+    plan = bucket_plan(storage, storage_client(storage, *KEYS))  # the name is free while planning
+    other = inspector(s3_server, storage.region)
+    other.meta.events.register(  # moto's way to act as another account
+        "before-sign.s3.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", "111111111111")
+    )
+    other.create_bucket(Bucket=storage.bucket, CreateBucketConfiguration={"LocationConstraint": storage.region})
+    with pytest.raises(ProvisionError) as stopped:
+        apply_bucket(plan)
+    assert str(stopped.value) == (
+        f"create bucket {storage.bucket}: the bucket name {storage.bucket} is taken by another account (bucket "
+        "names are shared by everyone on spaces); choose another object_storage.bucket\n"
+        "done: nothing\n"
+        "not attempted: create bucket policy, create bucket cors, create bucket lifecycle\n"
+        "run `mastofleet provision apply` again to finish"
+    )

@@ -44,9 +44,11 @@ def provision(
     token: str | None = TOKEN,
     stdin: str = "",
     cwd: Path = REPO,
+    extra: dict[str, str] | None = None,
 ):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("MASTOFLEET_", "HCLOUD_"))}
     env["MASTOFLEET_HETZNER_STATE"] = str(state)
+    env.update(extra or {})
     if api is not None:
         env["HCLOUD_ENDPOINT"] = api.endpoint
     if token is not None:
@@ -179,3 +181,40 @@ def test_destroy_asks_for_the_name_and_spares_what_is_not_the_fleets(api, state)
     assert (api.networks, api.firewalls, api.placement_groups, api.ssh_keys) == ({}, {}, {}, {})
     assert {request.method for request in api.writes()[writes:]} == {"DELETE"}
     assert json.loads(state.read_text())["servers"] == {}
+
+
+def test_the_bucket_part_prints_the_values_the_app_is_configured_with(state, tmp_path):
+    """The store is moto's S3 server on loopback (Spaces itself needs keys and the internet)."""
+    from moto.server import ThreadedMotoServer
+
+    from mastofleet.environment import render_environment
+    from mastofleet.files import SecretValues
+    from mastofleet.fleet import load_fleet
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        state.write_text(json.dumps({"servers": {}}))
+        keys = {
+            "MASTOFLEET_OBJECT_STORAGE_ENDPOINT": f"http://{host}:{port}",
+            "MASTOFLEET_SECRET_OBJECT_STORAGE_ACCESS_KEY": "test-access-key",
+            "MASTOFLEET_SECRET_OBJECT_STORAGE_SECRET_KEY": "test-secret-key",
+        }
+        applied = provision("apply", INVENTORY, "--only", "bucket", api=None, state=state, token=None, extra=keys)
+        again = provision("plan", INVENTORY, "--only", "bucket", api=None, state=state, token=None, extra=keys)
+    finally:
+        server.stop()
+    assert applied.returncode == 0, applied.stderr
+    assert "done: create bucket hachyderm-media\ndone: create bucket policy hachyderm-media" in applied.stdout
+    assert again.returncode == 0 and "  nothing to change\n" in again.stdout
+    fleet, _ = load_fleet(str(REPO / INVENTORY))
+    environment = render_environment(fleet, SecretValues()).splitlines()
+    wanted = [
+        line
+        for line in environment
+        if line.split("=")[0] in ("S3_ENDPOINT", "S3_HOSTNAME", "S3_REGION", "S3_BUCKET", "S3_ALIAS_HOST")
+    ]
+    assert len(wanted) == 5
+    printed = again.stdout.split("the app's configuration (.env.production on every app host):\n")[1].splitlines()[:5]
+    assert [line.strip() for line in printed] == wanted
