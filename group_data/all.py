@@ -53,3 +53,23 @@ tls = {"mode": "certbot", "email": "admin@hachyderm.example"}
 
 # Relative to the project directory; committed encrypted, decrypted in memory at deploy time.
 secrets_file = "secrets/hachyderm.json"
+
+# The people who run the fleet: each has an account of their own (never a shared login), their own
+# SSH keys, and the networks they connect from; the Hetzner firewall opens SSH to these only.
+# The example keys' private halves were thrown away: replace them with your operators' keys.
+operators = [
+    {
+        "name": "alice",
+        "ssh_keys": [
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJXBHnMmH37wjBYDD0G3NL6M8HmOA4/UzVmXZSk8jSNP alice@hachyderm.example"
+        ],
+        "source_cidrs": ["198.51.100.0/28", "2001:db8:a11c::/48"],
+    },
+    {
+        "name": "bob",
+        "ssh_keys": [
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINiFknup/hZoVgODGS5qSJcfcrR5FJnnAYaRDE9bwOWE bob@hachyderm.example"
+        ],
+        "source_cidrs": ["192.0.2.64/27"],
+    },
+]

@@ -1,33 +1,25 @@
 """The Hetzner fleet: nixie (db, redis, lb), freud, fritz and franz (app), esme (edge).
 
-Addresses come from the state file (`inventories/hetzner.state.json`, or $MASTOFLEET_HETZNER_STATE),
-which `mastofleet provision apply` keeps current from the Hetzner API; the committed example lets
-`mastofleet check` and `render` work on a fresh clone without credentials.
+The hosts, their groups, private addresses and server types are declared here: this is what
+`mastofleet provision plan|apply` creates (with group_data/hetzner.py for the location, subnet and
+image). Public addresses come from the Hetzner API, read by the label fleet=<fleet_name> when
+HCLOUD_TOKEN is set, and cached in `hetzner.state.json` (or $MASTOFLEET_HETZNER_STATE): without a
+token, or with MASTOFLEET_HETZNER_OFFLINE=1, the cache is used, so `check`, `render` and `--dry`
+work offline. The committed state file is an example in documentation address ranges.
 """
 
-import json
-import os
-from pathlib import Path
+from mastofleet.provision.inventory import HetznerInventory
 
-_state_path = Path(os.environ.get("MASTOFLEET_HETZNER_STATE", Path(__file__).with_name("hetzner.state.json")))
-_servers = json.loads(_state_path.read_text())["servers"]
+_hetzner = HetznerInventory(__file__)
 
+_nixie = _hetzner.host("nixie", "10.0.1.2", server_type="ccx33")
+_freud = _hetzner.host("freud", "10.0.1.3", server_type="cpx42")
+_fritz = _hetzner.host("fritz", "10.0.1.4", server_type="cpx42")
+_franz = _hetzner.host("franz", "10.0.1.5", server_type="cpx42")
+_esme = _hetzner.host("esme", "10.0.1.6", server_type="cpx22")
 
-def _host(name):
-    server = _servers[name]
-    return (
-        name,
-        {
-            "ssh_hostname": server["public_address"],
-            "ssh_user": os.environ.get("MASTOFLEET_SSH_USER", "root"),
-            "private_address": server["private_address"],
-            "public_address": server["public_address"],
-        },
-    )
-
-
-db = [_host("nixie")]
-redis = [_host("nixie")]
-lb = [_host("nixie")]
-app = [_host("freud"), _host("fritz"), _host("franz")]
-edge = [_host("esme")]
+db = [_nixie]
+redis = [_nixie]
+lb = [_nixie]
+app = [_freud, _fritz, _franz]
+edge = [_esme]

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mastofleet.problems import FleetError, InventoryError
+from mastofleet.provision.command import register as register_provision
 from mastofleet.secrets import SecretError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -173,6 +174,8 @@ def parser() -> argparse.ArgumentParser:
 
     reference = commands.add_parser("reference", help="print the configuration reference (markdown)")
     reference.set_defaults(handler=_reference)
+
+    register_provision(commands)
 
     local = commands.add_parser("local", help="the local fleet on systemd-nspawn: up | down | status | ssh")
     local.add_argument("rest", nargs=argparse.REMAINDER)

@@ -29,9 +29,20 @@ FLEET_SECTIONS = (
     "tls",
     "edge",
     "media_migration",
+    "operators",
+    "hetzner",
 )
 VERSION_OVERRIDE = "mastodon_version"  # `--data mastodon_version=v4.6.6`: upgrade without editing group_data
-HOST_FIELDS = ("private_address", "public_address", "web", "streaming", "memory_mb", "cpus")
+HOST_FIELDS = (
+    "private_address",
+    "public_address",
+    "web",
+    "streaming",
+    "memory_mb",
+    "cpus",
+    "server_type",
+    "location",
+)
 ROLE_NAMES = {role.value for role in Role}
 
 

@@ -7,9 +7,12 @@ run over the whole fleet and report every problem at once.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import re
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -190,6 +193,10 @@ class Host(Strict):
     sidekiq: list[SidekiqProcess] = Field(default_factory=list, description="Sidekiq processes on this app host.")
     memory_mb: int | None = Field(None, description="Memory, for tuning services on this host.")
     cpus: int | None = Field(None, description="CPUs, for tuning services on this host.")
+    server_type: str | None = Field(
+        None, description="Hetzner server type, e.g. ccx33 (`mastofleet provision`; checked against the API)."
+    )
+    location: str | None = Field(None, description="Hetzner location of this host; unset: hetzner.location.")
 
     def has(self, role: Role) -> bool:
         return role in self.roles
@@ -344,6 +351,89 @@ class MediaMigration(Strict):
         return self.origin.rstrip("/")
 
 
+OPERATOR_NAME_PATTERN = re.compile(r"^[a-z]([a-z0-9_-]{0,30}[a-z0-9])?$")
+SSH_KEY_TYPES = (
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+)
+
+
+def ssh_key_problem(text: str) -> str | None:
+    """Why `text` is not one OpenSSH public key line, or None. Never repeats the text itself."""
+    if "PRIVATE KEY" in text:
+        return "this is a PRIVATE key; put only the public key (the .pub file) here, and replace the leaked key"
+    parts = text.split()
+    if len(parts) < 2 or parts[0] not in SSH_KEY_TYPES:
+        return f"not an OpenSSH public key: it must start with one of {', '.join(SSH_KEY_TYPES)}"
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+    except (binascii.Error, ValueError):
+        return "the key's base64 body is damaged"
+    # The blob starts with its own type name (a 4-byte length, then the name): a pasted key that was
+    # cut or glued to another one shows here.
+    length = int.from_bytes(blob[:4], "big")
+    if blob[4 : 4 + length] != parts[0].encode():
+        return f"the key's body does not belong to a {parts[0]} key"
+    return None
+
+
+class Operator(Strict):
+    """A person who runs the fleet: an account of their own, their SSH keys, the networks they come from."""
+
+    name: str = Field(description="Login name of the operator's own account (never a shared one).")
+    ssh_keys: list[str] = Field(min_length=1, description="OpenSSH public keys, one line each (`ssh-ed25519 AAAA...`).")
+    source_cidrs: list[IPv4Network | IPv6Network] = Field(
+        min_length=1, description="Networks the operator connects from; the only sources the firewall opens SSH to."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _login_name(cls, value: str) -> str:
+        if not OPERATOR_NAME_PATTERN.match(value):
+            raise ValueError(
+                "an operator name must be a login name: a lowercase letter, then letters, digits, '_' or '-', "
+                "ending in a letter or digit"
+            )
+        return value
+
+    @field_validator("source_cidrs", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        # one clear message per entry instead of pydantic's two (one per address family)
+        if not isinstance(value, list):
+            return value
+        parsed = []
+        for index, item in enumerate(value):
+            try:
+                parsed.append(ipaddress.ip_network(str(item)))
+            except ValueError as error:
+                raise ValueError(f"source_cidrs[{index}]: {error}; write a network like 198.51.100.0/24") from None
+        return parsed
+
+    @field_validator("ssh_keys")
+    @classmethod
+    def _public_keys(cls, value: list[str]) -> list[str]:
+        for index, key in enumerate(value):
+            problem = ssh_key_problem(key.strip())
+            if problem:
+                raise ValueError(f"ssh_keys[{index}]: {problem}")
+        return [key.strip() for key in value]
+
+
+class Hetzner(Strict):
+    """Where `mastofleet provision` creates the fleet on Hetzner Cloud (names derive from the fleet name)."""
+
+    location: str = Field("fsn1", description="Location of every host without its own; checked against the API.")
+    network_zone: str = Field("eu-central", description="Network zone of the subnet; it must hold every location.")
+    subnet: IPv4Network = Field(description="The hosts' subnet, inside private_network; every private address in it.")
+    image: str = Field("debian-13", description="System image the servers are created from.")
+
+
 class Fleet(Strict):
     """The whole fleet: instance-wide settings and every host."""
 
@@ -363,6 +453,10 @@ class Fleet(Strict):
         description="Names of the secrets the fleet's secret store must hold.",
     )
     private_network: IPv4Network = Field(IPv4Network("10.0.0.0/16"), description="The private network the hosts share.")
+    operators: list[Operator] = Field(
+        default_factory=list, description="The people who run the fleet (SSH keys, source networks)."
+    )
+    hetzner: Hetzner | None = Field(None, description="Hetzner Cloud settings for `mastofleet provision`.")
 
     def with_role(self, role: Role) -> list[Host]:
         return [host for host in self.hosts if host.has(role)]
@@ -793,6 +887,66 @@ def _secrets(fleet: Fleet) -> list[Problem]:
     ]
 
 
+def _operators(fleet: Fleet) -> list[Problem]:
+    names = [operator.name for operator in fleet.operators]
+    problems = [
+        Problem("operators", name, "two operators share this name", "give each operator their own account name")
+        for name in sorted({name for name in names if names.count(name) > 1})
+    ]
+    owners: dict[str, str] = {}
+    for operator in fleet.operators:
+        for key in operator.ssh_keys:
+            body = key.split()[1]
+            if body in owners and owners[body] != operator.name:
+                problems.append(
+                    Problem(
+                        "operators",
+                        f"{operator.name}.ssh_keys",
+                        f"this key is also {owners[body]}'s; a shared key makes the accounts one",
+                        "give each operator their own key",
+                    )
+                )
+            owners.setdefault(body, operator.name)
+    return problems
+
+
+def _hetzner_network(fleet: Fleet) -> list[Problem]:
+    hetzner = fleet.hetzner
+    if hetzner is None:
+        return []
+    if not hetzner.subnet.subnet_of(fleet.private_network):
+        return [
+            Problem(
+                "hetzner",
+                "subnet",
+                f"{hetzner.subnet} is not inside private_network {fleet.private_network}",
+                "pick a subnet inside private_network",
+            )
+        ]
+    gateway = next(fleet.private_network.hosts())  # Hetzner keeps the network's first address for its gateway
+    problems = []
+    for host in fleet.hosts:
+        if host.private_address == gateway:
+            problems.append(
+                Problem(
+                    host.name,
+                    "private_address",
+                    f"{gateway} is the gateway Hetzner reserves in {fleet.private_network}",
+                    "pick another address",
+                )
+            )
+        elif host.private_address not in hetzner.subnet:
+            problems.append(
+                Problem(
+                    host.name,
+                    "private_address",
+                    f"{host.private_address} is outside the Hetzner subnet {hetzner.subnet}",
+                    "pick an address inside hetzner.subnet or widen it",
+                )
+            )
+    return problems
+
+
 RULES = (
     _roles_present,
     _single_primaries,
@@ -806,4 +960,6 @@ RULES = (
     _edge,
     _media_migration,
     _secrets,
+    _operators,
+    _hetzner_network,
 )
