@@ -3,24 +3,7 @@
 Only addresses and connection settings differ; the groups and group_data are the same.
 """
 
-from mastofleet.local.machines import MACHINES, ssh_key_path
-
-
-def _host(name):
-    address = str(MACHINES[name].address)
-    return (
-        name,
-        {
-            "ssh_hostname": address,
-            "ssh_user": "root",
-            "ssh_key": str(ssh_key_path()),
-            "ssh_strict_host_key_checking": "no",
-            "ssh_known_hosts_file": "/dev/null",
-            "private_address": address,
-            "public_address": address,
-        },
-    )
-
+from mastofleet.local.inventory import local_host as _host
 
 db = [_host("nixie")]
 redis = [_host("nixie")]

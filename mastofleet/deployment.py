@@ -10,7 +10,19 @@ from pyinfra import inventory as current_inventory
 from pyinfra.api.exceptions import PyinfraError
 
 from mastofleet import rollout, run_record
-from mastofleet.deploys import base, edge, mastodon, nginx, pgbouncer, postgres, redis, sidekiq, streaming, web
+from mastofleet.deploys import (
+    base,
+    edge,
+    mastodon,
+    nginx,
+    pgbouncer,
+    postgres,
+    redis,
+    retirement,
+    sidekiq,
+    streaming,
+    web,
+)
 from mastofleet.deploys.units import PendingRestart
 from mastofleet.files import SecretValues
 from mastofleet.fleet import fleet_from_inventory, fleet_host_name
@@ -53,11 +65,14 @@ def deploy_current_host() -> None:
     fleet, secrets = current_fleet()
     host = fleet.host(fleet_host_name(current_host.name))
     rollback_release = current_host.data.get(ROLLBACK_RELEASE)
-    base.base(fleet, host)
+    if not host.has(Role.retired):
+        base.base(fleet, host)
+    kept = frozenset[str]()
     if host.has(Role.db):
-        postgres.postgresql(fleet, host, secrets)
+        kept = retirement.still_allowed(fleet)
+        postgres.postgresql(fleet, host, secrets, kept)
         if fleet.pgbouncer.enabled:
-            pgbouncer.pgbouncer(fleet, host, secrets)
+            pgbouncer.pgbouncer(fleet, host, secrets, kept)
     if host.has(Role.redis):
         redis.redis(fleet, host, secrets)
     first = bool(fleet.app_hosts) and host.name == fleet.app_hosts[0].name
@@ -75,6 +90,7 @@ def deploy_current_host() -> None:
         if host.streaming:
             pending += streaming.streaming(fleet, host, application)
     rollout.one_host_at_a_time(fleet, host, pending)
+    retirement.retire(fleet, host, secrets, kept)
     if first and not rollback_release:
         mastodon.post_deployment_migrations(fleet, host)
     if host.has(Role.edge):

@@ -45,6 +45,9 @@ class Role(StrEnum):
     edge = "edge"
     monitor = "monitor"
     search = "search"
+    # An app host leaving the fleet: out of the balancer, its processes stopped, then dropped from
+    # every allow-list. Delete it from the inventory once a deploy has done that.
+    retired = "retired"
 
 
 REQUIRED_ROLES = (Role.db, Role.redis, Role.app, Role.lb)
@@ -819,6 +822,19 @@ def _edge(fleet: Fleet) -> list[Problem]:
     return problems
 
 
+def _retired(fleet: Fleet) -> list[Problem]:
+    return [
+        Problem(
+            host.name,
+            "roles",
+            f"a retired host cannot also be {', '.join(role.value for role in host.roles if role != Role.retired)}",
+            "take it out of every other group (or out of 'retired' to keep it)",
+        )
+        for host in fleet.with_role(Role.retired)
+        if set(host.roles) != {Role.retired}
+    ]
+
+
 def _media_migration(fleet: Fleet) -> list[Problem]:
     migration = fleet.media_migration
     if migration is None or not migration.enabled:
@@ -958,6 +974,7 @@ RULES = (
     _domains_and_version,
     _object_storage,
     _edge,
+    _retired,
     _media_migration,
     _secrets,
     _operators,

@@ -30,6 +30,7 @@ HEALTH_TIMEOUT_DATA = "rollout_health_timeout"  # --data: seconds to wait for a 
 
 _restarts: dict[tuple[int, str], list[PendingRestart]] = {}
 _drained: dict[int, set[str]] = {}
+_joining: dict[int, set[str]] = {}
 
 
 def _inventory() -> int:
@@ -45,6 +46,11 @@ def restart_owed(name: str) -> Callable[[], bool]:
 def left_drained(name: str) -> Callable[[], bool]:
     """True if a balancer had `name` drained before this run (a rollout stopped in its turn)."""
     return lambda: name in _drained.get(_inventory(), set())
+
+
+def joining(name: str) -> Callable[[], bool]:
+    """True if a balancer does not serve from `name` yet: a new app host, admitted after its turn."""
+    return lambda: name in _joining.get(_inventory(), set())
 
 
 def when_running(when: Callable[[], bool]) -> bool:
@@ -72,14 +78,17 @@ def health_check_command(host: Host, timeout: int = HEALTH_TIMEOUT_SECONDS) -> s
 
 
 @operation()
-def switch_balancer(variant: str | None, when: Callable[[], bool]):
+def switch_balancer(variant: str | None, when: Callable[[], bool], admit: str | None = None):
     """
     Point a balancer's site at another variant and reload nginx (nothing on other hosts).
 
     + variant: the variant file to serve, or None on hosts that are not balancers
     + when: asked as the operation runs: is there anything to do
+    + admit: a joining app host to mark up in every variant first
     """
     if variant is not None and when_running(when):
+        if admit:
+            yield nginx.admit_command(admit)
         yield nginx.switch_variant_command(variant)
 
 
@@ -126,12 +135,18 @@ def one_host_at_a_time(fleet: Fleet, host: Host, pending: list[PendingRestart]) 
         drained = nginx.drained_host(fleet)
         if drained:
             _drained.setdefault(_inventory(), set()).add(drained)
+        _joining.setdefault(_inventory(), set()).update(nginx.joining_hosts(fleet))
     for target in current_host.loop(targets):
         owed = restart_owed(target.name)
         stopped_here = left_drained(target.name)
+        new = joining(target.name)
 
-        def finish(owed: Callable[[], bool] = owed, stopped_here: Callable[[], bool] = stopped_here) -> bool:
-            return owed() or stopped_here()
+        def finish(
+            owed: Callable[[], bool] = owed,
+            stopped_here: Callable[[], bool] = stopped_here,
+            new: Callable[[], bool] = new,
+        ) -> bool:
+            return owed() or stopped_here() or new()
 
         mine = host.name == target.name
         switch_balancer(
@@ -147,5 +162,8 @@ def one_host_at_a_time(fleet: Fleet, host: Host, pending: list[PendingRestart]) 
             timeout=int(current_host.data.get(HEALTH_TIMEOUT_DATA) or HEALTH_TIMEOUT_SECONDS),
         )
         switch_balancer(
-            name=f"Put {target.name} back into the balancer", variant=nginx.SERVING if balancer else None, when=finish
+            name=f"Put {target.name} back into the balancer",
+            variant=nginx.SERVING if balancer else None,
+            when=finish,
+            admit=target.name if balancer and target.name in nginx.joining_hosts(fleet) else None,
         )

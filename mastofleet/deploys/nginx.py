@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pyinfra import host as current_host
-from pyinfra.api import deploy
+from pyinfra.api import FactBase, deploy
 from pyinfra.facts.files import File, FindFiles, Link
 from pyinfra.operations import apt, files, server
 
@@ -38,8 +38,8 @@ def balanced_hosts(fleet: Fleet) -> list[Host]:
     return [app for app in fleet.with_role(Role.app) if app.web or app.streaming]
 
 
-def site(fleet: Fleet, host: Host, drained: frozenset[str] = frozenset()) -> str:
-    """The site as nginx on `host` serves it, with the app hosts in `drained` marked down."""
+def site(fleet: Fleet, host: Host, drained: frozenset[str] = frozenset(), joining: frozenset[str] = frozenset()) -> str:
+    """The site as nginx on `host` serves it, with the app hosts in `drained` and `joining` marked down."""
     certificate, key = certificate_paths(fleet)
     app_hosts = balanced_hosts(fleet)
     return render(
@@ -50,18 +50,53 @@ def site(fleet: Fleet, host: Host, drained: frozenset[str] = frozenset()) -> str
         web_hosts=[app for app in app_hosts if app.web],
         streaming_hosts=[app for app in app_hosts if app.streaming],
         drained=drained,
+        joining=joining,
         certificate=certificate,
         certificate_key=key,
     )
 
 
-def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+def files_for(
+    fleet: Fleet, host: Host, secrets: SecretValues, joining: frozenset[str] = frozenset()
+) -> list[ConfigFile]:
     """The serving site, and one variant per app host with that host drained: taking a host out
-    of the balancer is then switching a link and reloading, with nothing rendered mid-rollout."""
-    variants = [ConfigFile(SERVING, site(fleet, host))]
+    of the balancer is then switching a link and reloading, with nothing rendered mid-rollout.
+    App hosts `joining` the fleet are down in every variant until their first turn ends healthy."""
+    variants = [ConfigFile(SERVING, site(fleet, host, joining=joining))]
     for app in balanced_hosts(fleet):
-        variants.append(ConfigFile(drained_variant(app.name), site(fleet, host, frozenset({app.name}))))
+        variants.append(ConfigFile(drained_variant(app.name), site(fleet, host, frozenset({app.name}), joining)))
     return variants
+
+
+class ServingHosts(FactBase[dict[str, bool]]):
+    """App hosts in a site file, and whether each serves (is not marked down anywhere)."""
+
+    def command(self, path: str) -> str:
+        return f"grep -E 'max_fails=.*;  # [a-z0-9-]+$' {path} 2>/dev/null || true"
+
+    def process(self, output: list[str]) -> dict[str, bool]:
+        serving: dict[str, bool] = {}
+        for line in output:
+            name = line.rsplit("# ", 1)[-1].strip()
+            serving[name] = serving.get(name, True) and " down;" not in line
+        return serving
+
+
+def joining_hosts(fleet: Fleet) -> frozenset[str]:
+    """App hosts the balancer does not serve from yet (new, or whose first turn never finished)."""
+    serving = current_host.get_fact(ServingHosts, path=SERVING)
+    if not serving:
+        return frozenset()  # a new balancer: the first deploy starts everything before the site opens
+    return frozenset(app.name for app in balanced_hosts(fleet) if not serving.get(app.name, False))
+
+
+def admit_command(name: str) -> str:
+    """Mark a joining host up in every variant except its own drained one."""
+    own = drained_variant(name)
+    return (
+        f'for variant in {VARIANTS_DIRECTORY}/*.conf; do [ "$variant" = {own} ] ||'
+        f" sed -i -E 's/ down;(  # {name})$/;\\1/' \"$variant\"; done"
+    )
 
 
 def ensure_certificate(fleet: Fleet, domains: list[str] | None = None) -> None:
@@ -128,7 +163,7 @@ def load_balancer(fleet: Fleet, host: Host) -> None:
         name="Remove nginx's default site", path="/etc/nginx/sites-enabled/default", present=False
     )
     files.directory(name="Create nginx's cache directory", path=CACHE_DIRECTORY, user="www-data", group="www-data")
-    rendered = files_for(fleet, host, SecretValues())
+    rendered = files_for(fleet, host, SecretValues(), joining_hosts(fleet))
     variants = put_files(rendered)
     # A host drained by a rollout that stopped stays drained until the rollout finishes it.
     active = drained_host(fleet)

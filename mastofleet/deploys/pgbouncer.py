@@ -15,9 +15,9 @@ from mastofleet.templating import render
 HBA_FILE = "/etc/pgbouncer/pg_hba.conf"
 
 
-def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+def files_for(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str] = frozenset()) -> list[ConfigFile]:
     context = {"fleet": fleet, "host": host, "postgres": fleet.postgres, "pgbouncer": fleet.pgbouncer}
-    hba = postgres.files_for(fleet, host, secrets)[1]  # PgBouncer admits exactly whom PostgreSQL admits
+    hba = postgres.files_for(fleet, host, secrets, kept)[1]  # PgBouncer admits exactly whom PostgreSQL admits
     return [
         ConfigFile(
             "/etc/pgbouncer/pgbouncer.ini",
@@ -39,14 +39,14 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
 
 
 @deploy("PgBouncer")
-def pgbouncer(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
+def pgbouncer(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str] = frozenset()) -> None:
     """
     Install Debian's PgBouncer in transaction mode on loopback and the private address, with the
     app's login checked by scram-sha-256. Mastodon talks to it with PREPARED_STATEMENTS=false;
     migrations bypass it and go straight to PostgreSQL.
     """
     apt.packages(name="Install PgBouncer", packages=["pgbouncer"])
-    rendered = files_for(fleet, host, secrets)
+    rendered = files_for(fleet, host, secrets, kept)
     settings, users, hba = put_files(rendered)
     service_running("pgbouncer", restart_when=changed(settings), inputs=[rendered[0].path])
     service_running(

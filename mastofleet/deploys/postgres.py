@@ -53,10 +53,23 @@ def configuration_directory(settings: Postgres) -> str:
     return f"/etc/postgresql/{settings.version}/main"
 
 
-def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+def hba_path(settings: Postgres) -> str:
+    return f"{configuration_directory(settings)}/pg_hba.conf"
+
+
+def cluster_service(settings: Postgres) -> str:
+    return f"postgresql@{settings.version}-main"
+
+
+def admitted_hosts(fleet: Fleet, kept: frozenset[str] = frozenset()) -> list[Host]:
+    """Who may log in over the network: the app hosts, and retired hosts kept until they stop."""
+    return [host for host in fleet.hosts if host.has(Role.app) or (host.has(Role.retired) and host.name in kept)]
+
+
+def files_for(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str] = frozenset()) -> list[ConfigFile]:
     settings = fleet.postgres
     directory = configuration_directory(settings)
-    context = {"fleet": fleet, "host": host, "postgres": settings, "app_hosts": fleet.with_role(Role.app)}
+    context = {"fleet": fleet, "host": host, "postgres": settings, "app_hosts": admitted_hosts(fleet, kept)}
     return [
         ConfigFile(
             f"{directory}/conf.d/50-mastofleet.conf",
@@ -65,7 +78,7 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
             group="postgres",
         ),
         ConfigFile(
-            f"{directory}/pg_hba.conf",
+            hba_path(settings),
             render("postgres/pg_hba.conf.j2", **context),
             mode="640",
             user="postgres",
@@ -128,7 +141,7 @@ def set_role_password(role: str, password: str) -> None:
 
 
 @deploy("PostgreSQL")
-def postgresql(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
+def postgresql(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str] = frozenset()) -> None:
     """
     Install Debian's PostgreSQL, tune it from the model's memory and CPUs, listen on loopback and the
     private address, accept only scram-sha-256 logins from the fleet's app hosts, and create the
@@ -136,9 +149,9 @@ def postgresql(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
     settings = fleet.postgres
     apt.packages(name="Install PostgreSQL", packages=[f"postgresql-{settings.version}"])
-    rendered = files_for(fleet, host, secrets)
+    rendered = files_for(fleet, host, secrets, kept)
     tuned, access = put_files(rendered)
-    cluster = f"postgresql@{settings.version}-main"
+    cluster = cluster_service(settings)
     # listen_addresses and shared_buffers take a restart; pg_hba only a reload.
     service_running(cluster, restart_when=changed(tuned), inputs=[rendered[0].path])
     service_running(cluster, restart_when=changed(access), reload_instead=True, inputs=[rendered[1].path])

@@ -90,3 +90,15 @@ def under_load(*arguments: str) -> tuple[subprocess.CompletedProcess, LoadFigure
         seconds = time.monotonic() - started
         time.sleep(1)
     return result, load.figures, seconds
+
+
+def lost_jobs(figures: LoadFigures, wait_seconds: float = 90.0) -> dict[str, str]:
+    """Jobs enqueued under load that no Sidekiq process performed (after waiting for the queues)."""
+    pending = dict(figures.tokens)
+    deadline = time.monotonic() + wait_seconds
+    while pending and time.monotonic() < deadline:
+        done = set(database("SELECT DISTINCT token FROM standin_jobs WHERE token LIKE 'load-%'"))
+        pending = {token: queue for token, queue in pending.items() if token not in done}
+        if pending:
+            time.sleep(2)
+    return pending

@@ -13,7 +13,6 @@ write a row, and jobs enqueued on every Mastodon queue); afterwards every job mu
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,8 @@ from fleet_support import (
     APP_HOSTS,
     INVENTORY,
     MINIMUM_REQUESTS,
-    database,
     live_releases,
+    lost_jobs,
     mastofleet,
     migrations,
     on_host,
@@ -32,21 +31,8 @@ from fleet_support import (
 )
 
 from mastofleet.testing.deploy_run import PROJECT, DeployResult
-from mastofleet.testing.load import LoadFigures
 
 pytestmark = pytest.mark.fleet
-
-
-def lost_jobs(figures: LoadFigures, wait_seconds: float = 90.0) -> dict[str, str]:
-    """Jobs enqueued under load that no Sidekiq process performed (after waiting for the queues)."""
-    pending = dict(figures.tokens)
-    deadline = time.monotonic() + wait_seconds
-    while pending and time.monotonic() < deadline:
-        done = set(database("SELECT DISTINCT token FROM standin_jobs WHERE token LIKE 'load-%'"))
-        pending = {token: queue for token, queue in pending.items() if token not in done}
-        if pending:
-            time.sleep(2)
-    return pending
 
 
 @pytest.fixture(scope="module")

@@ -112,17 +112,20 @@ def test_only_nixie_gets_the_services(default_plans, role):
 
 
 def test_the_edge_host_gets_the_base_and_the_edge_without_migration(default_plans):
-    """Besides the base and the edge role, the edge host only takes part in the rollout's turns, where it
-    does nothing; "No media migration" has nothing to remove on a fresh host."""
+    """Besides the base and the edge role, the edge host only takes part in the rollout's turns and the
+    retirement's meeting points, where it does nothing; "No media migration" has nothing to remove on a
+    fresh host."""
     plans, _ = default_plans
     esme = plans["esme"]
     assert {name.split(" | ")[0] for name in esme.names} == {
         "Base system",
         "Edge caching proxy",
         "Rolling restart",
+        "Retire app hosts",
         "Record this run on the host",
     }
-    assert not [name for name in esme.names if name.startswith("Rolling restart") and esme.commands(name)]
+    shared = ("Rolling restart", "Retire app hosts")
+    assert not [name for name in esme.names if name.startswith(shared) and esme.commands(name)]
 
 
 # --- releases, assets, database setup ---------------------------------------------------------

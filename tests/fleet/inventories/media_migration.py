@@ -2,7 +2,8 @@
 `alice` (mastofleet.testing.media_fleet) as the media origin. Used by tests/fleet/test_media_migration.py
 and bench/media_edge.py only, so the shared local fleet never falls back to an old server otherwise."""
 
-from mastofleet.local.machines import MACHINES, ssh_key_path, state_directory
+from mastofleet.local.inventory import local_host
+from mastofleet.local.machines import state_directory
 
 _MIGRATION = {
     "origin": "http://10.77.0.17:8080",
@@ -16,20 +17,7 @@ _MIGRATION = {
 
 
 def _host(name):
-    address = str(MACHINES[name].address)
-    return (
-        name,
-        {
-            "ssh_hostname": address,
-            "ssh_user": "root",
-            "ssh_key": str(ssh_key_path()),
-            "ssh_strict_host_key_checking": "no",
-            "ssh_known_hosts_file": "/dev/null",
-            "private_address": address,
-            "public_address": address,
-            "media_migration": _MIGRATION,
-        },
-    )
+    return local_host(name, media_migration=_MIGRATION)
 
 
 db = [_host("nixie")]

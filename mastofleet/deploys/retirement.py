@@ -1,0 +1,91 @@
+"""Retiring an app host: the inventory moves it from `app` to `retired`, and one deploy takes it out.
+
+In order: nginx stops sending it anything (its site variants no longer list it, reloaded before the
+rollout's turns); after the turns it stops and disables its Mastodon processes (Sidekiq hands its
+unfinished jobs back to Redis); only then do PostgreSQL and PgBouncer drop it from pg_hba. Until
+that last step, a retired host stays in the allow-lists it is still in, so its processes never lose
+the database while they run.
+"""
+
+from __future__ import annotations
+
+from pyinfra import host as current_host
+from pyinfra.api import FactBase, deploy, operation
+
+from mastofleet.deploys import pgbouncer, postgres
+from mastofleet.deploys.units import SYSTEMD_DIRECTORY
+from mastofleet.files import SecretValues
+from mastofleet.model import Fleet, Host, Role
+from mastofleet.operations import changed, put_files, restart_service
+
+
+class ListedHosts(FactBase[frozenset[str]]):
+    """Host names a rendered allow-list names (its lines end in `# <host>`)."""
+
+    def command(self, path: str) -> str:
+        return f"grep -oE '# [a-z0-9-]+$' {path} 2>/dev/null || true"
+
+    def process(self, output: list[str]) -> frozenset[str]:
+        return frozenset(line[2:].strip() for line in output if line.startswith("# "))
+
+
+def still_allowed(fleet: Fleet) -> frozenset[str]:
+    """Retired hosts the db host's pg_hba still admits: they keep access until their processes stop."""
+    listed = current_host.get_fact(ListedHosts, path=postgres.hba_path(fleet.postgres)) or frozenset()
+    return frozenset(host.name for host in fleet.with_role(Role.retired)) & listed
+
+
+@operation()
+def stop_mastodon_units(units: list[str]):
+    """
+    Stop, disable and delete Mastodon's units on a retired host (none elsewhere).
+
+    + units: unit files found on this host; empty on every other host
+    """
+    if units:
+        names = " ".join(path.rsplit("/", 1)[-1] for path in units)
+        yield (
+            "systemctl disable --now $(systemctl list-units --plain --no-legend 'mastodon-*' | awk '{print $1}')"
+            f" {names} && rm -f {' '.join(units)} && systemctl daemon-reload"
+        )
+
+
+@operation()
+def every_host_reached(point: str):
+    """
+    Nothing but a meeting point: pyinfra runs what any host plans after it only once every host
+    has done what it planned before it.
+
+    + point: what has happened by then
+    """
+    yield from ()
+
+
+@deploy("Retire app hosts")
+def retire(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str]) -> None:
+    """
+    On retired hosts, stop the Mastodon processes; then, on the db host, drop the retired hosts
+    from PostgreSQL's and PgBouncer's pg_hba (`kept`: those still in them).
+    """
+    units: list[str] = []
+    if host.has(Role.retired):
+        units = sorted(current_host.get_fact(FindUnits, path=SYSTEMD_DIRECTORY) or [])
+    stop_mastodon_units(name="Stop the Mastodon processes of retired hosts", units=units)
+    every_host_reached(name="Every retired host has stopped", point="retired hosts stopped")
+    if host.has(Role.db) and kept:
+        settings = fleet.postgres
+        (access,) = put_files(postgres.files_for(fleet, host, secrets)[1:])
+        restart_service(postgres.cluster_service(settings), changed(access), reload_instead=True)
+        if fleet.pgbouncer.enabled:
+            (bouncer_access,) = put_files(pgbouncer.files_for(fleet, host, secrets)[2:])
+            restart_service("pgbouncer", changed(bouncer_access), reload_instead=True)
+
+
+class FindUnits(FactBase[list[str]]):
+    """Mastodon's unit files in a directory."""
+
+    def command(self, path: str) -> str:
+        return f"find {path} -maxdepth 1 -name 'mastodon-*.service' 2>/dev/null || true"
+
+    def process(self, output: list[str]) -> list[str]:
+        return [line.strip() for line in output if line.strip()]
