@@ -46,13 +46,18 @@ def frieda(first_deploy: DeployResult):
     mastofleet("local", "down", "frieda")
 
 
-def test_adding_an_app_host_under_load(frieda) -> None:
-    result, figures, seconds = under_load("deploy", GROWN)
-    print(f"\nadding frieda: {seconds:.1f} s wall time; {figures.summary()}")
+def deploy_under_load(inventory: str, what: str) -> None:
+    """Deploy `inventory` while the load runs: it succeeds, no request fails, no job is lost."""
+    result, figures, seconds = under_load("deploy", inventory)
+    print(f"\n{what}: {seconds:.1f} s wall time; {figures.summary()}")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert figures.requests >= MINIMUM_REQUESTS, figures.summary()
     assert figures.failures == 0, figures.summary()
     assert not lost_jobs(figures)
+
+
+def test_adding_an_app_host_under_load(frieda) -> None:
+    deploy_under_load(GROWN, "adding frieda")
     assert all(frieda_listed_on_nixie().values()), frieda_listed_on_nixie()
     # frieda now serves requests and runs jobs (its Sidekiq process listens on every queue but scheduler)
     assert {host for host, _ in served_by()} == {*APP_HOSTS, "frieda"}
@@ -70,12 +75,7 @@ def test_adding_an_app_host_under_load(frieda) -> None:
 
 
 def test_retiring_an_app_host_under_load(frieda) -> None:
-    result, figures, seconds = under_load("deploy", RETIRING)
-    print(f"\nretiring frieda: {seconds:.1f} s wall time; {figures.summary()}")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert figures.requests >= MINIMUM_REQUESTS, figures.summary()
-    assert figures.failures == 0, figures.summary()
-    assert not lost_jobs(figures)
+    deploy_under_load(RETIRING, "retiring frieda")
     assert not any(frieda_listed_on_nixie().values()), frieda_listed_on_nixie()
     assert on_host("frieda", "systemctl list-units --plain --no-legend 'mastodon-*' | wc -l") == "0"
     assert {host for host, _ in served_by()} == set(APP_HOSTS)

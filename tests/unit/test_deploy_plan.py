@@ -336,10 +336,15 @@ edge = [_host("esme")]
 
 
 def pyinfra_dry_json(project: Path) -> subprocess.CompletedProcess:
+    return pyinfra_cli(project, "--dry", "--json")
+
+
+def pyinfra_cli(project: Path, *options: str) -> subprocess.CompletedProcess:
+    """`pyinfra inventory.py deploy.py OPTIONS` in `project`, every secret a canary in the environment."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("MASTOFLEET_")}
     environment |= {environment_variable(name): value for name, value in SECRET_VALUES.items()}
     return subprocess.run(
-        [str(Path(sys.executable).with_name("pyinfra")), "inventory.py", str(REPO / "deploy.py"), "--dry", "--json"],
+        [str(Path(sys.executable).with_name("pyinfra")), "inventory.py", str(REPO / "deploy.py"), *options],
         cwd=project,
         env=environment,
         capture_output=True,
@@ -432,17 +437,7 @@ def test_an_unreachable_host_stops_the_deploy_before_any_operation(fake_project:
         )
     )
     shutil.copy(REPO / "config.py", fake_project / "config.py")
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("MASTOFLEET_")}
-    environment |= {environment_variable(name): value for name, value in SECRET_VALUES.items()}
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("pyinfra")), "-y", "inventory.py", str(REPO / "deploy.py")],
-        cwd=fake_project,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = pyinfra_cli(fake_project, "-y")
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Over 0% of hosts failed" in output
