@@ -19,6 +19,7 @@ from mastofleet.deploys import (
     postgres,
     redis,
     retirement,
+    search,
     sidekiq,
     streaming,
     web,
@@ -28,6 +29,7 @@ from mastofleet.files import SecretValues
 from mastofleet.fleet import fleet_from_inventory, fleet_host_name
 from mastofleet.model import Fleet, Role
 from mastofleet.problems import FleetError, InventoryError
+from mastofleet.redis_servers import REDIS_ROLES
 from mastofleet.secrets import SecretError, SecretStore
 
 ROLLBACK_RELEASE = "mastofleet_release"  # --data: deploy this already prepared release (a rollback)
@@ -73,12 +75,16 @@ def deploy_current_host() -> None:
         postgres.postgresql(fleet, host, secrets, kept)
         if fleet.pgbouncer.enabled:
             pgbouncer.pgbouncer(fleet, host, secrets, kept)
-    if host.has(Role.redis):
+    if any(host.has(role) for role in REDIS_ROLES):
         redis.redis(fleet, host, secrets)
+    if host.has(Role.search):
+        search.search(fleet, host)
     first = bool(fleet.app_hosts) and host.name == fleet.app_hosts[0].name
     prepared = None
     if host.has(Role.app):
         prepared = mastodon.prepare(fleet, host, secrets, first_app_host=first, release_name=rollback_release)
+        if first:
+            search.create_indices(fleet, host, mastodon.release_for(fleet.instance, rollback_release))
     if host.has(Role.lb):
         nginx.load_balancer(fleet, host)
     pending: list[PendingRestart] = []

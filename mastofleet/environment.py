@@ -10,6 +10,8 @@ from mastofleet.environment_keys import KNOWN_KEYS, REMOVED_KEYS
 from mastofleet.files import SecretValues
 from mastofleet.model import Fleet, Role
 from mastofleet.problems import Problem
+from mastofleet.redis_servers import redis_servers
+from mastofleet.search import search_endpoint
 from mastofleet.secrets_reference import MASTODON_SECRETS, secret_name
 from mastofleet.templating import render
 
@@ -30,10 +32,10 @@ def render_environment(fleet: Fleet, secrets: SecretValues) -> str:
         instance=fleet.instance,
         database_host=address,
         database_port=port,
-        redis_host=str(fleet.redis_host.private_address),
+        redis_servers=[(server, secrets[secret_name(server.settings.password)]) for server in redis_servers(fleet)],
+        search=search_endpoint(fleet),
         mastodon_secrets={key: secrets[name] for key, name in MASTODON_SECRETS.items()},
         database_password=secrets[secret_name(fleet.postgres.password)],
-        redis_password=secrets[secret_name(fleet.redis.password)],
         storage=fleet.object_storage if fleet.object_storage and fleet.object_storage.enabled else None,
         storage_access_key=(secrets[secret_name(fleet.object_storage.access_key)] if fleet.object_storage else ""),
         storage_secret_key=(secrets[secret_name(fleet.object_storage.secret_key)] if fleet.object_storage else ""),

@@ -17,6 +17,8 @@ from pydantic import ValidationError
 from mastofleet.environment import environment_problems
 from mastofleet.model import Fleet, Host, Role, fleet_problems
 from mastofleet.problems import FleetError, InventoryError, Problem
+from mastofleet.redis_servers import redis_problems
+from mastofleet.search import search_problems
 from mastofleet.secrets import SecretStore
 
 FLEET_SECTIONS = (
@@ -24,6 +26,9 @@ FLEET_SECTIONS = (
     "postgres",
     "pgbouncer",
     "redis",
+    "redis_cache",
+    "redis_sidekiq",
+    "search",
     "object_storage",
     "smtp",
     "tls",
@@ -142,6 +147,7 @@ def fleet_from_hosts(
         # Cross-host rules over a fleet missing its invalid hosts would report false problems.
         raise FleetError(problems)
     problems += fleet_problems(fleet)
+    problems += redis_problems(fleet) + search_problems(fleet)
     problems += environment_problems(fleet)
     if problems:
         raise FleetError(problems)

@@ -245,11 +245,57 @@ class Pgbouncer(Strict):
 class Redis(Strict):
     """Redis for Mastodon (cache, Sidekiq and streaming pub/sub unless split)."""
 
-    port: int = Field(6379, description="REDIS_PORT.")
+    port: int = Field(6379, ge=1, le=65535, description="REDIS_PORT.")
     password: SecretReference = Field(
         "secret:redis_password", description="requirepass / REDIS_PASSWORD, by reference."
     )
-    maxmemory_mb: int | None = Field(None, description="maxmemory; unset means no limit.")
+    maxmemory_mb: int | None = Field(None, ge=1, description="maxmemory; unset means no limit.")
+
+
+class SidekiqRedis(Redis):
+    """The Sidekiq Redis (hosts in the group `redis_sidekiq`): the job queues, persistent, never evicting."""
+
+    port: int = Field(
+        6381, ge=1, le=65535, description="SIDEKIQ_REDIS_PORT; differs from the others' so they may share a host."
+    )
+    password: SecretReference = Field(
+        "secret:sidekiq_redis_password", description="requirepass / SIDEKIQ_REDIS_PASSWORD, by reference."
+    )
+
+
+class CacheRedis(Redis):
+    """The cache Redis (hosts in the group `redis_cache`): no persistence, bounded memory, evicting."""
+
+    port: int = Field(
+        6380, ge=1, le=65535, description="CACHE_REDIS_PORT; differs from the others' so they may share a host."
+    )
+    password: SecretReference = Field(
+        "secret:cache_redis_password", description="requirepass / CACHE_REDIS_PASSWORD, by reference."
+    )
+    maxmemory_mb: int = Field(1024, ge=1, description="maxmemory: the cache never grows past it.")
+    maxmemory_policy: Literal["allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu"] = Field(
+        "allkeys-lru", description="Which keys Redis evicts at maxmemory (an LRU or LFU policy)."
+    )
+
+
+class Search(Strict):
+    """Full-text search: Elasticsearch or OpenSearch on the hosts of the group `search`, or an
+    existing cluster at `external_host`; ES_* for the app and `tootctl search deploy` once."""
+
+    engine: Literal["elasticsearch", "opensearch"] = Field(
+        "elasticsearch", description="Which server the search hosts run, from its maker's apt repository."
+    )
+    series: str = Field(
+        "8.x", description="The apt repository's release series, e.g. 8.x (Elasticsearch), 2.x (OpenSearch)."
+    )
+    port: int = Field(9200, ge=1, le=65535, description="ES_PORT: the HTTP port of the search hosts.")
+    preset: Literal["single_node_cluster", "small_cluster", "large_cluster"] = Field(
+        "single_node_cluster", description="ES_PRESET: shards and replicas Mastodon creates its indices with."
+    )
+    heap_mb: int = Field(1024, ge=256, le=31744, description="JVM heap of each search host (at most half its memory).")
+    external_host: str | None = Field(
+        None, description="Address of an existing cluster (a managed service) instead of hosts in 'search'."
+    )
 
 
 class ObjectStorage(Strict):
@@ -446,6 +492,9 @@ class Fleet(Strict):
     postgres: Postgres = Field(default_factory=Postgres)
     pgbouncer: Pgbouncer = Field(default_factory=Pgbouncer)
     redis: Redis = Field(default_factory=Redis)
+    redis_cache: CacheRedis | None = Field(None, description="Settings of the cache Redis (group redis_cache).")
+    redis_sidekiq: SidekiqRedis | None = Field(None, description="Settings of the Sidekiq Redis (group redis_sidekiq).")
+    search: Search | None = Field(None, description="Full-text search settings (group search, or external_host).")
     object_storage: ObjectStorage | None = None
     smtp: Smtp | None = None
     tls: Tls = Field(default_factory=Tls)
@@ -479,6 +528,14 @@ class Fleet(Strict):
         return self.with_role(Role.redis)[0]
 
     @property
+    def cache_redis(self) -> CacheRedis:
+        return self.redis_cache or CacheRedis()
+
+    @property
+    def sidekiq_redis(self) -> SidekiqRedis:
+        return self.redis_sidekiq or SidekiqRedis()
+
+    @property
     def app_hosts(self) -> list[Host]:
         return self.with_role(Role.app)
 
@@ -496,6 +553,10 @@ class Fleet(Strict):
         names = set(MASTODON_SECRETS.values())
         names.add(secret_name(self.postgres.password))
         names.add(secret_name(self.redis.password))
+        if self.with_role(Role.redis_cache):
+            names.add(secret_name(self.cache_redis.password))
+        if self.with_role(Role.redis_sidekiq):
+            names.add(secret_name(self.sidekiq_redis.password))
         if self.object_storage and self.object_storage.enabled:
             names.add(secret_name(self.object_storage.access_key))
             names.add(secret_name(self.object_storage.secret_key))
@@ -530,7 +591,7 @@ def _roles_present(fleet: Fleet) -> list[Problem]:
 
 def _single_primaries(fleet: Fleet) -> list[Problem]:
     problems = []
-    for role in (Role.db, Role.redis):
+    for role in (Role.db, Role.redis, Role.redis_cache, Role.redis_sidekiq):
         hosts = fleet.with_role(role)
         if len(hosts) > 1:
             problems.append(

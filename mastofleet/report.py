@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from mastofleet.model import Fleet, Host, connection_budget
+from mastofleet.redis_servers import connection_estimate, redis_servers, what_it_holds
+from mastofleet.search import search_endpoint, search_settings
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -49,5 +51,33 @@ def fleet_table(fleet: Fleet) -> str:
         f"fleet {fleet.name}: {fleet.instance.local_domain}, Mastodon {fleet.instance.version}, {len(fleet.hosts)} hosts",
         table(["host", "roles", "private", "processes", "db conns"], rows),
         f"database connections: {used} of {limit} ({arithmetic})",
+        *redis_lines(fleet),
+        search_line(fleet),
     ]
     return "\n".join(summary)
+
+
+def redis_lines(fleet: Fleet) -> list[str]:
+    """One line per Redis server: where, what it holds, how it is kept, the connections it may get."""
+    lines = []
+    for server in redis_servers(fleet):
+        settings = server.settings
+        kept = "persistent" if server.purpose.persistent else "no persistence"
+        if settings.maxmemory_mb:
+            kept += f", maxmemory {settings.maxmemory_mb} MB {server.eviction_policy}"
+        _, arithmetic = connection_estimate(fleet, server)
+        lines.append(
+            f"redis {server.purpose.name} on {server.host.name} {server.address}:{settings.port}"
+            f" [{', '.join(what_it_holds(fleet, server))}] ({kept}); connections at most: {arithmetic}"
+        )
+    return lines
+
+
+def search_line(fleet: Fleet) -> str:
+    endpoint = search_endpoint(fleet)
+    if endpoint is None:
+        return "search: off (no host in 'search', no search.external_host)"
+    where = f"{search_settings(fleet).engine} on the search hosts" if endpoint.managed else "external cluster"
+    return (
+        f"search: {where} at {endpoint.address}, ES_PRESET {endpoint.preset}; indices by `tootctl search deploy` once"
+    )

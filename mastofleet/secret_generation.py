@@ -44,4 +44,7 @@ def initial_secrets() -> dict[str, str]:
         "active_record_encryption_key_derivation_salt": random_text(),
         "postgres_password": random_text(40),
         "redis_password": random_text(40),
+        # used once a fleet gives the cache or the Sidekiq queues a Redis of their own
+        "cache_redis_password": random_text(40),
+        "sidekiq_redis_password": random_text(40),
     }

@@ -35,6 +35,8 @@ def _referenced_secrets(inventory_path: str) -> set[str]:
 ROTATABLE = {
     "postgres_password": "the mastodon role in PostgreSQL, PgBouncer's userlist, then every app host",
     "redis_password": "Redis, then every app host",
+    "cache_redis_password": "the cache Redis, then every app host",
+    "sidekiq_redis_password": "the Sidekiq Redis, then every app host",
 }
 
 

@@ -13,12 +13,14 @@ from mastofleet.deploys import (
     pgbouncer,
     postgres,
     redis,
+    search,
     sidekiq,
     streaming,
     web,
 )
 from mastofleet.files import RoleFiles
 from mastofleet.model import Fleet, Host, Role
+from mastofleet.redis_servers import REDIS_ROLES
 
 Applies = Callable[[Fleet, Host], bool]
 
@@ -31,7 +33,8 @@ ROLE_FILES: list[tuple[Applies, RoleFiles]] = [
     (lambda fleet, host: True, base.files_for),
     (_has(Role.db), postgres.files_for),
     (lambda fleet, host: host.has(Role.db) and fleet.pgbouncer.enabled, pgbouncer.files_for),
-    (_has(Role.redis), redis.files_for),
+    (lambda fleet, host: any(host.has(role) for role in REDIS_ROLES), redis.files_for),
+    (_has(Role.search), search.files_for),
     (_has(Role.app), mastodon.files_for),
     (_has(Role.app), web.files_for),
     (_has(Role.app), streaming.files_for),

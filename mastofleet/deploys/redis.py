@@ -1,43 +1,90 @@
-"""Redis on the redis host: loopback and the private address, a password, persistence on."""
+"""Redis servers: the main one on the redis host, and a cache and a Sidekiq Redis of their own on
+the hosts of `redis_cache` and `redis_sidekiq` (see mastofleet.redis_servers). Each is bound to
+loopback and the private address, behind its own password; the cache keeps nothing on disk.
+"""
 
 from __future__ import annotations
 
+from pyinfra import host as current_host
 from pyinfra.api import deploy
-from pyinfra.operations import apt
+from pyinfra.facts.files import File
+from pyinfra.operations import apt, files, systemd
 
 from mastofleet.files import ConfigFile, SecretValues
 from mastofleet.model import Fleet, Host
 from mastofleet.operations import changed, put_files, service_running
+from mastofleet.redis_servers import PURPOSES, RedisServer, servers_on
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
 
 
+def config_file(fleet: Fleet, host: Host, redis_server: RedisServer, secrets: SecretValues) -> ConfigFile:
+    return ConfigFile(
+        redis_server.purpose.config_path,
+        render(
+            "redis/redis.conf.j2",
+            fleet=fleet,
+            host=host,
+            server=redis_server,
+            redis=redis_server.settings,
+            password=secrets[secret_name(redis_server.settings.password)],
+        ),
+        mode="640",
+        user="redis",
+        group="redis",
+        sensitive=True,
+    )
+
+
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
-    return [
-        ConfigFile(
-            "/etc/redis/redis.conf",
-            render(
-                "redis/redis.conf.j2",
-                fleet=fleet,
-                host=host,
-                redis=fleet.redis,
-                password=secrets[secret_name(fleet.redis.password)],
-            ),
-            mode="640",
+    return [config_file(fleet, host, redis_server, secrets) for redis_server in servers_on(fleet, host)]
+
+
+def run_server(fleet: Fleet, host: Host, redis_server: RedisServer, secrets: SecretValues) -> None:
+    """Its data directory, its configuration, its unit running; restarted when the configuration changed."""
+    if redis_server.purpose.instance:
+        files.directory(
+            name=f"Create the data directory of the {redis_server.purpose.name} Redis",
+            path=redis_server.purpose.data_directory,
             user="redis",
             group="redis",
-            sensitive=True,
+            mode="750",
         )
-    ]
+    rendered = config_file(fleet, host, redis_server, secrets)
+    configuration = put_files([rendered])
+    service_running(redis_server.purpose.service, restart_when=changed(configuration), inputs=[rendered.path])
+
+
+def retire_servers(host: Host, running: list[RedisServer]) -> None:
+    """A Redis this host no longer runs is stopped and disabled (its data directory stays)."""
+    kept = {redis_server.purpose.name for redis_server in running}
+    for purpose in PURPOSES:
+        if purpose.name in kept:
+            continue
+        # Debian's default instance is started by the package; the others exist only once configured.
+        if purpose.instance and not current_host.get_fact(File, path=purpose.config_path):
+            continue
+        systemd.service(
+            name=f"Stop and disable {purpose.service} (not a Redis of this host)",
+            service=purpose.service,
+            running=False,
+            enabled=False,
+        )
+        if purpose.instance:
+            files.file(name=f"Remove {purpose.config_path}", path=purpose.config_path, present=False)
 
 
 @deploy("Redis")
 def redis(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
-    Install Debian's Redis bound to loopback and the private address only, behind a password,
-    with RDB snapshots and the append-only file on: Sidekiq's queues survive a restart.
+    Install Debian's Redis and run each Redis server the model gives this host: the main one
+    (`redis-server`, RDB snapshots and the append-only file on, never evicting), the Sidekiq Redis
+    (`redis-server@sidekiq`, the same) and the cache Redis (`redis-server@cache`: nothing on disk,
+    maxmemory with an LRU policy). Each listens on loopback and the private address only, behind its
+    own password. A Redis the host no longer runs is stopped and disabled.
     """
     apt.packages(name="Install Redis", packages=["redis-server"])
-    rendered = files_for(fleet, host, secrets)
-    configuration = put_files(rendered)
-    service_running("redis-server", restart_when=changed(configuration), inputs=[item.path for item in rendered])
+    running = servers_on(fleet, host)
+    for redis_server in running:
+        run_server(fleet, host, redis_server, secrets)
+    retire_servers(host, running)

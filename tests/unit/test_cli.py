@@ -67,9 +67,14 @@ def test_check_prints_every_host_every_sidekiq_process_and_the_connection_total(
             assert any(line.strip().endswith(sidekiq_line(process)) for line in lines), sidekiq_line(process)
     sidekiq_lines = [line for line in lines if line.strip().startswith("sidekiq ")]
     assert len(sidekiq_lines) == sum(len(layout[host]) for host in APP_HOSTS)
-    total = lines[-1]
+    (total,) = [line for line in lines if line.startswith("database connections: ")]
     assert total.startswith("database connections: 165 of 1000 (freud 50 (web 2x5 + ")
     assert total.endswith("= 165 against pgbouncer max_client_connections 1000)")
+    # One Redis holds everything, and its connection estimate says so by purpose.
+    (redis,) = [line for line in lines if line.startswith("redis ")]
+    assert redis.startswith("redis main on nixie 10.0.1.2:6379 [feeds, streaming pub/sub, Rails cache, Sidekiq queues]")
+    assert redis.endswith("main 117 + cache 105 + sidekiq 265 = 487 of maxclients 10000")
+    assert lines[-1] == "search: off (no host in 'search', no search.external_host)"
 
 
 @pytest.fixture
