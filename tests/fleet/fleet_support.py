@@ -33,13 +33,13 @@ def mastofleet(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=False)
 
 
-def get(path: str) -> tuple[int, bytes]:
+def get(path: str, method: str = "GET") -> tuple[int, bytes]:
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # the local fleet's certificate is self-signed
     connection = http.client.HTTPSConnection(BALANCER, 443, timeout=15, context=context)
     try:
-        connection.request("GET", path, headers={"Host": DOMAIN})
+        connection.request(method, path, headers={"Host": DOMAIN})
         response = connection.getresponse()
         return response.status, response.read()
     finally:

@@ -36,6 +36,8 @@ SECRET_NAMES = frozenset(
         *MASTODON_SECRETS.values(),
         "postgres_password",
         "redis_password",
+        "cache_redis_password",
+        "sidekiq_redis_password",
         "object_storage_access_key",
         "object_storage_secret_key",
         "smtp_password",
