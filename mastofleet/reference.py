@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from mastofleet.model import (
+    CacheRedis,
     CodeSource,
     Edge,
     Hetzner,
@@ -17,7 +18,9 @@ from mastofleet.model import (
     Pgbouncer,
     Postgres,
     Redis,
+    Search,
     SidekiqProcess,
+    SidekiqRedis,
     Smtp,
     Streaming,
     Tls,
@@ -34,6 +37,9 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("postgres", Postgres),
     ("pgbouncer", Pgbouncer),
     ("redis", Redis),
+    ("redis_cache", CacheRedis),
+    ("redis_sidekiq", SidekiqRedis),
+    ("search", Search),
     ("object_storage", ObjectStorage),
     ("smtp", Smtp),
     ("tls", Tls),
