@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 
@@ -25,7 +27,7 @@ from fleet_support import database, get, mastofleet, on_host
 
 from mastofleet.fleet import load_fleet
 from mastofleet.local.machines import MACHINES
-from mastofleet.testing.deploy_run import run_deploy
+from mastofleet.testing.deploy_run import PROJECT, run_deploy
 
 SPLIT_INVENTORY = "tests/fleet/inventories/split_redis_search.py"
 PORTS = {"main": 6379, "cache": 6380, "sidekiq": 6381}
@@ -154,6 +156,23 @@ def test_a_second_deploy_of_the_split_fleet_changes_nothing(split: dict[str, int
     assert again.changed == {}, f"operations changed on the second run: {again.changed}"
     assert search_deploys() == split["search_deploys_before"] + 1, "tootctl search deploy ran a second time"
     print(f"\nno-op deploy of the split fleet: {again.seconds:.1f} s")
+
+
+def test_the_testinfra_redis_checks_pass_on_every_redis_server(split: dict[str, int]) -> None:
+    """tests/infra/test_redis.py against the split inventory: each of the three servers is checked."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "tests/infra/test_redis.py"]
+        + ["--inventory", SPLIT_INVENTORY],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-5000:]
+    for server in ("nixie-main", "nixie-cache", "nixie-sidekiq"):
+        assert f"test_redis_keeps_to_disk_what_it_should[{server}] PASSED" in result.stdout, server
+    print("\n" + result.stdout.strip().splitlines()[-1])
 
 
 def test_back_to_one_redis_retires_the_others(split: dict[str, int]) -> None:

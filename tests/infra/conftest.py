@@ -35,6 +35,7 @@ from mastofleet.local.machines import MACHINES
 from mastofleet.model import Role
 from mastofleet.problems import FleetError, InventoryError
 from mastofleet.queues import QUEUES
+from mastofleet.redis_servers import redis_servers
 from mastofleet.secrets import SecretError
 from mastofleet.secrets_reference import MASTODON_SECRETS, PREFIX, secret_name
 from mastofleet.testing.deploy_run import PROJECT
@@ -138,6 +139,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "sidekiq_process" in metafunc.fixturenames:
         pairs = [(host.name, process.name) for host in under_test.fleet.app_hosts for process in host.sidekiq]
         metafunc.parametrize("sidekiq_process", pairs, ids=[f"{h}-{p}" for h, p in pairs], indirect=True)
+    if "redis_server" in metafunc.fixturenames:
+        servers = [(server.host.name, server.purpose.name) for server in redis_servers(under_test.fleet)]
+        metafunc.parametrize("redis_server", servers, ids=[f"{h}-{p}" for h, p in servers], indirect=True)
     if "queue" in metafunc.fixturenames:
         metafunc.parametrize("queue", QUEUES, ids=list(QUEUES))
 
@@ -233,6 +237,16 @@ def sidekiq_process(request: pytest.FixtureRequest):  # type: ignore[no-untyped-
     assert target.model is not None
     process = next(process for process in target.model.sidekiq if process.name == process_name)
     return target, process
+
+
+@pytest.fixture
+def redis_server(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """(Target, RedisServer) for each Redis server of the model: the main one, and the cache and
+    Sidekiq Redis when the fleet has them."""
+    under_test: FleetUnderTest = request.getfixturevalue("fleet_ready")
+    host_name, purpose = request.param
+    server = next(item for item in redis_servers(under_test.fleet) if item.purpose.name == purpose)
+    return under_test.target(host_name), server
 
 
 @pytest.fixture(scope="session")
