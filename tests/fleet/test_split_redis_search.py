@@ -108,8 +108,8 @@ def test_jobs_land_on_the_sidekiq_redis_and_run(split: dict[str, int]) -> None:
 
 
 def test_the_cache_redis_keeps_nothing_on_disk_and_evicts(split: dict[str, int]) -> None:
-    settings = redis("cache", "CONFIG", "GET", "save", "CONFIG", "GET", "appendonly")
-    assert "appendonly\nno" in settings and "save\n\n" in settings + "\n", settings
+    assert redis("cache", "CONFIG", "GET", "appendonly").splitlines() == ["appendonly", "no"]
+    assert redis("cache", "CONFIG", "GET", "save").splitlines() == ["save"]  # no snapshot schedule at all
     assert redis("cache", "CONFIG", "GET", "maxmemory").splitlines() == ["maxmemory", str(64 * 1024 * 1024)]
     assert redis("cache", "CONFIG", "GET", "maxmemory-policy").splitlines() == ["maxmemory-policy", "allkeys-lru"]
 
