@@ -9,7 +9,7 @@ from pyinfra.operations import apt, files, server
 
 from mastofleet.files import ConfigFile, SecretValues
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import changed, put_files, service_running
+from mastofleet.operations import changed, put_files, restart_command, service_running
 from mastofleet.templating import render
 
 CONFIGURATION = "/etc/nginx/conf.d/mastodon.conf"  # a link to one of the variants below
@@ -135,7 +135,8 @@ def switch_variant_command(variant: str) -> str:
         f"old=$(readlink {CONFIGURATION} || true)"
         f" && ln -sfn {variant} {CONFIGURATION}.switching && mv -T {CONFIGURATION}.switching {CONFIGURATION}"
         f' && {{ nginx -t -q || {{ [ -n "$old" ] && ln -sfn "$old" {CONFIGURATION}; exit 1; }}; }}'
-        " && systemctl reload nginx"
+        # the applied-marker too: a reload keeps nginx's start time, and the next deploy must not owe one
+        f" && {restart_command('nginx', 'reload')}"
     )
 
 

@@ -32,7 +32,7 @@ from infra_support import FleetUnderTest, Outsider, Site, Target
 
 from mastofleet.fleet import fleet_from_inventory, load_fleet, load_inventory
 from mastofleet.local.machines import MACHINES
-from mastofleet.model import Role
+from mastofleet.model import CacheRedis, Role, SidekiqRedis
 from mastofleet.problems import FleetError, InventoryError
 from mastofleet.queues import QUEUES
 from mastofleet.redis_servers import redis_servers
@@ -58,7 +58,9 @@ class _ReferencedSecrets:
     the topology is validated by every other rule; `fleet_ready` validates the real store."""
 
     def __init__(self, data: object) -> None:
-        self._names = set(MASTODON_SECRETS.values()) | set(self._references(data))
+        # references the model makes by default (a Redis of its own has its own password), and those in the data
+        defaults = {secret_name(settings().password) for settings in (CacheRedis, SidekiqRedis)}
+        self._names = set(MASTODON_SECRETS.values()) | defaults | set(self._references(data))
 
     def _references(self, value: object) -> list[str]:
         if isinstance(value, str):
