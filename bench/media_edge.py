@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -26,10 +25,9 @@ from mastofleet.testing.media_fleet import (  # noqa: E402
     MACHINES,
     MediaFile,
     edge_get,
+    fresh_bucket,
     media_files,
-    reset_edge_state,
-    s3_client,
-    s3_endpoint,
+    reset_migration,
     ssh,
     start_object_store,
     start_old_server,
@@ -91,18 +89,11 @@ def writeback_totals() -> dict[str, int]:
     return json.loads(ssh("esme", f'python3 -c "{script}"'))  # type: ignore[no-any-return]
 
 
-def fresh_bucket() -> None:
-    request = urllib.request.Request(f"{s3_endpoint()}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request, timeout=30).close()  # noqa: S310 - the local store
-    s3_client().create_bucket(Bucket=BUCKET)
-
-
 def main() -> int:
     files = media_files()
     mastofleet("local", "up")
     mastofleet("secrets", "init", "inventories/local.py", "--generate-missing")
     start_object_store()
-    fresh_bucket()
     start_old_server(files, [MACHINES["esme"].address])
     deployed = run_deploy(INVENTORY)
     if deployed.returncode != 0:
@@ -110,7 +101,7 @@ def main() -> int:
         return 1
     # Lift the write-back's bandwidth limit for the run (the next deploy puts the inventory's back).
     ssh("esme", 'sed -i \'s/"bandwidth_mb": [0-9.]*/"bandwidth_mb": 0/\' /etc/mastofleet/media.json')
-    reset_edge_state()
+    reset_migration(BUCKET)
 
     small: list[MediaFile] = [item for item in files if 20_000 <= item.size <= 40_000]
     hot = "/" + small[0].key
@@ -140,7 +131,7 @@ def main() -> int:
         f"  ({spent:.1f} s, {totals.get('failures', 0)} failed attempts)"
     )
 
-    fresh_bucket()
+    fresh_bucket(BUCKET)
     ssh("esme", "rm -f /var/lib/mastofleet-media/copy.log")
     started = time.monotonic()
     ssh("esme", "systemctl start mastofleet-media-copy.service", timeout=3600)

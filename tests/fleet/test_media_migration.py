@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from mastofleet.testing.media_fleet import (
     MediaFile,
     edge_get,
     media_files,
-    reset_edge_state,
+    reset_migration,
     s3_client,
     ssh,
     start_object_store,
@@ -50,18 +51,23 @@ def mastofleet(*arguments: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def migrating() -> None:
+def migrating() -> Iterator[None]:
     if os.geteuid() != 0 or not shutil.which("systemd-nspawn"):
         pytest.skip("the local fleet needs root and systemd-nspawn")
     assert mastofleet("local", "up").returncode == 0
     assert mastofleet("secrets", "init", "inventories/local.py", "--generate-missing").returncode == 0
     start_object_store()
-    s3_client().create_bucket(Bucket=BUCKET)
     start_old_server(FILES, [MACHINES["esme"].address])
     RECORD.unlink(missing_ok=True)
     result = run_deploy(INVENTORY)
     assert result.returncode == 0 and not result.failed, f"deploy failed: {result.failed}\n{result.output}"
-    reset_edge_state()
+    reset_migration(BUCKET)
+    yield
+    # The shared fleet back as every other test expects it: the edge as inventories/local.py has it
+    # (no fallback, no migration units), the store empty again.
+    restored = run_deploy("inventories/local.py", "--limit", "esme")
+    assert restored.returncode == 0 and not restored.failed, f"restoring esme failed: {restored.output}"
+    start_object_store()
 
 
 def stored_md5(key: str) -> str | None:
