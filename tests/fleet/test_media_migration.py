@@ -110,6 +110,10 @@ def test_the_second_request_is_a_cache_hit(migrating: None) -> None:
 def test_a_file_that_exists_nowhere_is_404(migrating: None) -> None:
     status, _, _ = edge_get("/media_attachments/files/999/999/999/original/nowhere.png")
     assert status == 404
+    # nor is the old server's directory index (alice has autoindex on for rclone) served to the world
+    for path in ("/", "/media_attachments/files/110/"):
+        status, _, body = edge_get(path)
+        assert status == 404 and b"media_attachments" not in body and b".png" not in body, f"{path}: {status}"
 
 
 def test_killing_the_write_back_mid_upload_loses_nothing(migrating: None) -> None:
