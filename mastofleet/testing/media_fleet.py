@@ -23,6 +23,7 @@ from pathlib import Path
 
 from mastofleet.local.machines import MACHINES, ssh_config_path
 from mastofleet.templating import render
+from mastofleet.testing.deploy_run import DeployResult, run_deploy
 
 S3_HOST = "outsider"
 S3_PORT = 9000
@@ -213,3 +214,11 @@ def reset_migration(bucket: str, edge: str = "esme") -> None:
     )
     fresh_bucket(bucket)
     ssh(edge, "systemctl start mastofleet-media-writeback.service")
+
+
+def restore_shared_fleet(edge: str = "esme") -> DeployResult:
+    """The shared local fleet as every other test expects it after a migration run: the edge deployed
+    from inventories/local.py (no fallback, no migration units, no origin log) and the store empty."""
+    restored = run_deploy("inventories/local.py", "--limit", edge)
+    start_object_store()
+    return restored

@@ -28,6 +28,7 @@ from mastofleet.testing.media_fleet import (
     edge_get,
     media_files,
     reset_migration,
+    restore_shared_fleet,
     s3_client,
     ssh,
     start_object_store,
@@ -63,11 +64,8 @@ def migrating() -> Iterator[None]:
     assert result.returncode == 0 and not result.failed, f"deploy failed: {result.failed}\n{result.output}"
     reset_migration(BUCKET)
     yield
-    # The shared fleet back as every other test expects it: the edge as inventories/local.py has it
-    # (no fallback, no migration units), the store empty again.
-    restored = run_deploy("inventories/local.py", "--limit", "esme")
+    restored = restore_shared_fleet()
     assert restored.returncode == 0 and not restored.failed, f"restoring esme failed: {restored.output}"
-    start_object_store()
 
 
 def stored_md5(key: str) -> str | None:
