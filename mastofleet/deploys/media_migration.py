@@ -110,7 +110,8 @@ def no_media_migration() -> None:
         if current_host.get_fact(File, path=f"{UNIT_DIRECTORY}/{unit}"):
             systemd.service(name=f"Stop and disable {unit}", service=unit, running=False, enabled=False)
         removed.append(files.file(name=f"Remove {unit}", path=f"{UNIT_DIRECTORY}/{unit}", present=False))
-    for path in (SETTINGS_FILE, CREDENTIALS_FILE):
+    # The origin log too: a later migration's write-back would otherwise start on this one's lines.
+    for path in (SETTINGS_FILE, CREDENTIALS_FILE, ORIGIN_LOG):
         removed.append(files.file(name=f"Remove {path}", path=path, present=False))
     for path in (PACKAGE_DIRECTORY, STATE_DIRECTORY):
         removed.append(files.directory(name=f"Remove {path}", path=path, present=False))

@@ -82,7 +82,12 @@ def verify_lines(report: dict[str, Any]) -> list[str]:
     lines += [f"  - {key}" for key in report["missing"]]
     lines.append(f"different: {len(report['different'])}")
     lines += [f"  * {key}" for key in report["different"]]
-    lines.append("complete: the bucket holds every file of the old server" if report["complete"] else "not complete")
+    if report["complete"]:
+        lines.append("complete: the bucket holds every file of the old server")
+    elif not report["origin_objects"]:
+        lines.append("not complete: the old server lists no file (check media_migration.origin and its directory)")
+    else:
+        lines.append("not complete")
     return lines
 
 

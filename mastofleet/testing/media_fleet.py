@@ -23,6 +23,7 @@ from pathlib import Path
 
 from mastofleet.local.machines import MACHINES, ssh_config_path
 from mastofleet.templating import render
+from mastofleet.testing.deploy_run import DeployResult, run_deploy
 
 S3_HOST = "outsider"
 S3_PORT = 9000
@@ -190,11 +191,34 @@ def s3_client():  # type: ignore[no-untyped-def]
     )
 
 
-def reset_edge_state(edge: str = "esme") -> None:
-    """Migration state, caches and the origin log of a previous run gone; the write-back started fresh."""
+def fresh_bucket(bucket: str) -> None:
+    """The store emptied (moto's reset) and `bucket` made again."""
+    import urllib.request
+
+    request = urllib.request.Request(f"{s3_endpoint()}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=30).close()  # noqa: S310 - the local store
+    s3_client().create_bucket(Bucket=bucket)
+
+
+def reset_migration(bucket: str, edge: str = "esme") -> None:
+    """A migration from the start, after a deploy: the edge's migration state, media cache and origin
+    log of a previous run gone, the store empty, then the write-back started. The deploy starts the
+    write-back itself, which may work through a stale origin log before this stops it: emptying the
+    store only after the stop is what makes every object in it this run's."""
     ssh(
         edge,
         "systemctl stop mastofleet-media-copy.timer mastofleet-media-copy.service mastofleet-media-writeback.service"
         " && rm -rf /var/lib/mastofleet-media/* /var/cache/nginx/edge-media/* && : > /var/log/nginx/media-origin.log"
-        " && systemctl reload nginx && systemctl start mastofleet-media-writeback.service",
+        # a restart, not a reload: the cache's keys live in nginx's shared memory
+        " && systemctl restart nginx",
     )
+    fresh_bucket(bucket)
+    ssh(edge, "systemctl start mastofleet-media-writeback.service")
+
+
+def restore_shared_fleet(edge: str = "esme") -> DeployResult:
+    """The shared local fleet as every other test expects it after a migration run: the edge deployed
+    from inventories/local.py (no fallback, no migration units, no origin log) and the store empty."""
+    restored = run_deploy("inventories/local.py", "--limit", edge)
+    start_object_store()
+    return restored

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,8 @@ from mastofleet.testing.media_fleet import (
     MediaFile,
     edge_get,
     media_files,
-    reset_edge_state,
+    reset_migration,
+    restore_shared_fleet,
     s3_client,
     ssh,
     start_object_store,
@@ -50,18 +52,20 @@ def mastofleet(*arguments: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def migrating() -> None:
+def migrating() -> Iterator[None]:
     if os.geteuid() != 0 or not shutil.which("systemd-nspawn"):
         pytest.skip("the local fleet needs root and systemd-nspawn")
     assert mastofleet("local", "up").returncode == 0
     assert mastofleet("secrets", "init", "inventories/local.py", "--generate-missing").returncode == 0
     start_object_store()
-    s3_client().create_bucket(Bucket=BUCKET)
     start_old_server(FILES, [MACHINES["esme"].address])
     RECORD.unlink(missing_ok=True)
     result = run_deploy(INVENTORY)
     assert result.returncode == 0 and not result.failed, f"deploy failed: {result.failed}\n{result.output}"
-    reset_edge_state()
+    reset_migration(BUCKET)
+    yield
+    restored = restore_shared_fleet()
+    assert restored.returncode == 0 and not restored.failed, f"restoring esme failed: {restored.output}"
 
 
 def stored_md5(key: str) -> str | None:
@@ -104,6 +108,10 @@ def test_the_second_request_is_a_cache_hit(migrating: None) -> None:
 def test_a_file_that_exists_nowhere_is_404(migrating: None) -> None:
     status, _, _ = edge_get("/media_attachments/files/999/999/999/original/nowhere.png")
     assert status == 404
+    # nor is the old server's directory index (alice has autoindex on for rclone) served to the world
+    for path in ("/", "/media_attachments/files/110/"):
+        status, _, body = edge_get(path)
+        assert status == 404 and b"media_attachments" not in body and b".png" not in body, f"{path}: {status}"
 
 
 def test_killing_the_write_back_mid_upload_loses_nothing(migrating: None) -> None:

@@ -80,7 +80,8 @@ def origin_gets(directory: Path, path: str) -> int:
 
 
 class OriginHandler(SimpleHTTPRequestHandler):
-    """Serves the origin directory, records GETs, and under /short/ lies about the length."""
+    """Serves the origin directory (with listings, as nginx's autoindex would), records GETs, sends its
+    own CORS and caching headers, and under /short/ lies about the length."""
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         with gets_log(Path(self.directory)).open("a") as log:
@@ -89,6 +90,12 @@ class OriginHandler(SimpleHTTPRequestHandler):
             self.send_short(self.path.removeprefix("/short"))
             return
         super().do_GET()
+
+    def end_headers(self) -> None:
+        # An old server with its own ideas about sharing and caching: the edge must not pass them on.
+        self.send_header("Access-Control-Allow-Origin", "https://old.example")
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
 
     def send_short(self, path: str) -> None:
         """Announce more bytes than are sent, as a disk failing in the middle of a file would."""

@@ -42,7 +42,13 @@ class Comparison:
 
     @property
     def complete(self) -> bool:
-        return not self.missing and not self.different and self.done_objects == self.origin_objects
+        # An old server that lists nothing is a wrong address or directory, not a finished migration.
+        return (
+            self.origin_objects > 0
+            and not self.missing
+            and not self.different
+            and self.done_objects == self.origin_objects
+        )
 
 
 def origin_files(settings: Settings) -> dict[str, int]:

@@ -4,6 +4,7 @@ Python HTTP server as the old origin. Needs nginx with the headers-more module (
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import ssl
@@ -72,6 +73,9 @@ def test_the_edge_follows_mastodons_object_storage_proxy_guidance(hetzner_fleet:
         'add_header Access-Control-Allow-Origin "*"',
         "X-Cache-Status $upstream_cache_status",
         "immutable",
+        "proxy_hide_header Access-Control-Allow-Origin;",
+        "add_header Content-Security-Policy \"default-src 'none'; form-action 'none'\"",
+        "location ~ /$ {",
     ):
         assert directive in media, f"the media host lacks `{directive}`"
     assert "@old_server" not in text, "the old server is asked outside migration mode"
@@ -143,3 +147,49 @@ def test_a_file_that_exists_nowhere_is_404_and_only_get_and_head_pass(edge_in_mi
     assert not edge_in_migration.origin_log.exists() or not edge_in_migration.origin_log.read_text()
     assert get(edge_in_migration, "/media_attachments/files/1/new.png", method="HEAD")[0] == 200
     assert get(edge_in_migration, "/media_attachments/files/1/new.png", method="DELETE")[0] == 405
+
+
+def raw_get(running: RunningEdge, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Every header line as sent (a duplicated header shows twice)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the certificate was made by the test
+    connection = http.client.HTTPSConnection("127.0.0.1", running.port, timeout=10, context=context)
+    try:
+        connection.request("GET", path, headers={"Host": "media.hachyderm.example"})
+        response = connection.getresponse()
+        return response.status, [(k.lower(), v) for k, v in response.getheaders()], response.read()
+    finally:
+        connection.close()
+
+
+def values(headers: list[tuple[str, str]], name: str) -> list[str]:
+    return [value for key, value in headers if key == name]
+
+
+def test_the_edge_alone_says_how_media_are_shared_and_cached(edge_in_migration: RunningEdge) -> None:
+    """The old server sends its own CORS origin and no-store: the browser sees only the edge's."""
+    for path in ("/media_attachments/files/1/new.png", "/media_attachments/files/1/old.png"):
+        status, headers, _ = raw_get(edge_in_migration, path)
+        assert status == 200, path
+        assert values(headers, "access-control-allow-origin") == ["*"], path
+        assert values(headers, "cache-control") == ["public, max-age=31536000, immutable"], path
+        assert values(headers, "content-security-policy") == ["default-src 'none'; form-action 'none'"], path
+        assert values(headers, "x-content-type-options") == ["nosniff"], path
+
+
+def test_a_404_is_not_cached_for_a_year(edge_in_migration: RunningEdge) -> None:
+    status, headers, _ = raw_get(edge_in_migration, "/media_attachments/files/9/nowhere.png")
+    assert status == 404
+    assert values(headers, "cache-control") == []
+    assert values(headers, "access-control-allow-origin") == ["*"]
+
+
+def test_no_listing_or_redirect_of_the_old_server_gets_out(edge_in_migration: RunningEdge) -> None:
+    """The old server lists directories and redirects `/dir` to `/dir/` with its own address: the
+    edge answers 404 for all of it, and no old file name or address leaks."""
+    for path in ("/", "/media_attachments/", "/media_attachments/files/1/", "/media_attachments"):
+        status, headers, body = raw_get(edge_in_migration, path)
+        assert status == 404, f"{path}: {status} {body[:200]!r}"
+        assert b"old.png" not in body and b"127.0.0.1" not in body, path
+        assert values(headers, "location") == [], path
