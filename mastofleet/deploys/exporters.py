@@ -15,7 +15,6 @@ from pyinfra import host as current_host
 from pyinfra.api import FactBase, deploy
 from pyinfra.operations import apt, files, postgres, server
 
-from mastofleet.deploys import nginx
 from mastofleet.files import ConfigFile, SecretValues
 from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, runs_nginx
 from mastofleet.model import Fleet, Host, Role
@@ -28,7 +27,8 @@ TEXTFILE_SCRIPT = "/usr/local/lib/mastofleet/textfile-metrics"
 TEXTFILE_UNIT = "mastofleet-textfile-metrics"
 NGINX_STATUS_PORT = 8089  # stub_status, on 127.0.0.1 only
 NGINX_METRICS_LOG = "/var/log/nginx/mastofleet-metrics.log"
-NGINX_METRICS_CONFIGURATION = "/etc/nginx/conf.d/mastofleet-metrics.conf"
+# First in conf.d: its log_format must be defined before a site that logs in it.
+NGINX_METRICS_CONFIGURATION = "/etc/nginx/conf.d/00-mastofleet-metrics.conf"
 MONITORING_ROLE = "prometheus"  # the PostgreSQL role postgres_exporter logs in as
 
 
@@ -118,11 +118,6 @@ def exporters_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[Expor
     return exporters
 
 
-def certificates_of(fleet: Fleet, host: Host) -> list[str]:
-    """The TLS certificates nginx serves on this host, whose expiry the textfile collector reports."""
-    return [nginx.certificate_paths(fleet)[0]] if runs_nginx(host) else []
-
-
 def textfile_files(fleet: Fleet, host: Host) -> list[ConfigFile]:
     return [
         ConfigFile(
@@ -131,7 +126,7 @@ def textfile_files(fleet: Fleet, host: Host) -> list[ConfigFile]:
                 "exporters/textfile-metrics.sh.j2",
                 host=host,
                 textfile_directory=TEXTFILE_DIRECTORY,
-                certificates=certificates_of(fleet, host),
+                nginx=runs_nginx(host),
             ),
             mode="755",
         ),
