@@ -46,8 +46,8 @@ def runs_nginx(host: Host) -> bool:
 
 def host_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
     """The endpoints of one host, in a stable order."""
-    if fleet.monitor_host is None:
-        return []
+    if fleet.monitor_host is None or host.has(Role.retired):
+        return []  # a retired host is on its way out: nothing to scrape, nothing to deploy there
     address = str(host.private_address)
 
     def endpoint(port: int, job: str, purpose: str) -> MetricsEndpoint:

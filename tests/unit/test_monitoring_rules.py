@@ -177,6 +177,26 @@ def test_a_new_app_host_is_scraped_without_editing_a_target_list():
     assert ("frieda", 9394, "Mastodon's exporter: Sidekiq queues, Puma") in exporter_ports(build(hosts, common))
 
 
+def test_a_retired_host_is_no_longer_scraped():
+    hosts, common = default_fleet_data()
+    franz = next(host for host in hosts if host["name"] == "franz")
+    franz["groups"] = ["retired"]
+    for key in ("web", "streaming", "sidekiq", "sidekiq_layout"):
+        franz["data"].pop(key, None)
+    fleet = build(hosts, common)
+    assert not [item for item in metrics_endpoints(fleet) if item.host == "franz"]
+    assert exporters.files_for(fleet, fleet.host("franz"), SecretValues()) == []
+    assert "10.0.1.5:" not in scrape_targets_text(fleet)
+
+
+def scrape_targets_text(fleet) -> str:
+    return next(
+        item.content
+        for item in monitoring.files_for(fleet, fleet.host("nixie"), SecretValues())
+        if item.path == monitoring.PROMETHEUS_CONFIGURATION
+    )
+
+
 def test_exporter_ports_for_the_firewall(fleet):
     ports = exporter_ports(fleet)
     assert ("nixie", 9187, "postgres_exporter: connections, WAL, replication") in ports
