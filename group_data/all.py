@@ -51,6 +51,17 @@ smtp = {
 
 tls = {"mode": "certbot", "email": "admin@hachyderm.example"}
 
+# Prometheus on the `monitor` host scrapes every exporter of the fleet; Alertmanager mails the operators
+# through `smtp` (see mastofleet.model.Monitoring). Targets are never listed here: they come from the hosts.
+monitoring = {
+    "scrape_interval_seconds": 15,
+    "retention_days": 30,
+    "alertmanager": {
+        "enabled": True,
+        "receivers": [{"name": "operators", "email_to": "ops@hachyderm.example"}],
+    },
+}
+
 # Relative to the project directory; committed encrypted, decrypted in memory at deploy time.
 secrets_file = "secrets/hachyderm.json"
 

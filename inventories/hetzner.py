@@ -1,4 +1,4 @@
-"""The Hetzner fleet: nixie (db, redis, lb), freud, fritz and franz (app), esme (edge).
+"""The Hetzner fleet: nixie (db, redis, lb, monitor), freud, fritz and franz (app), esme (edge).
 
 The hosts, their groups, private addresses and server types are declared here: this is what
 `mastofleet provision plan|apply` creates (with group_data/hetzner.py for the location, subnet and
@@ -23,3 +23,4 @@ redis = [_nixie]
 lb = [_nixie]
 app = [_freud, _fritz, _franz]
 edge = [_esme]
+monitor = [_nixie]

@@ -51,8 +51,20 @@ def _local(arguments: argparse.Namespace) -> int:
 
 def _deploy(arguments: argparse.Namespace) -> int:
     from mastofleet.deploy_command import run_deploy
+    from mastofleet.disk_guard import FORCE
 
-    return run_deploy(arguments.inventory, list(arguments.data), list(arguments.limit))
+    data = list(arguments.data) + ([f"{FORCE}=true"] if arguments.force_disk else [])
+    return run_deploy(arguments.inventory, data, list(arguments.limit))
+
+
+def _doctor(arguments: argparse.Namespace) -> int:
+    from mastofleet.doctor import doctor_report
+    from mastofleet.fleet import load_fleet
+
+    fleet, inventory = load_fleet(arguments.inventory)
+    text, healthy = doctor_report(fleet, inventory)
+    print(text)
+    return 0 if healthy else 1
 
 
 def _upgrade(arguments: argparse.Namespace) -> int:
@@ -116,6 +128,9 @@ def parser() -> argparse.ArgumentParser:
     deploy.add_argument("inventory")
     deploy.add_argument("--data", action="append", default=[], help="KEY=VALUE passed to pyinfra")
     deploy.add_argument("--limit", action="append", default=[], help="only these hosts or groups")
+    deploy.add_argument(
+        "--force-disk", action="store_true", help="deploy the db role even onto a disk that fails the doctor"
+    )
     deploy.set_defaults(handler=_deploy)
 
     upgrade = commands.add_parser(
@@ -131,6 +146,10 @@ def parser() -> argparse.ArgumentParser:
     rollback.add_argument("inventory")
     rollback.add_argument("--data", action="append", default=[], help="more pyinfra --data KEY=VALUE")
     rollback.set_defaults(handler=_rollback)
+
+    doctor = commands.add_parser("doctor", help="preflight every host: disk latency, space, SMART, load, memory, time")
+    doctor.add_argument("inventory")
+    doctor.set_defaults(handler=_doctor)
 
     status = commands.add_parser("status", help="services of every host and the site's health through nginx")
     status.add_argument("inventory")

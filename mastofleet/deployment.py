@@ -9,11 +9,14 @@ from pyinfra import host as current_host
 from pyinfra import inventory as current_inventory
 from pyinfra.api.exceptions import PyinfraError
 
-from mastofleet import rollout, run_record
+from mastofleet import disk_guard, rollout, run_record
 from mastofleet.deploys import (
     base,
     edge,
+    exporters,
     mastodon,
+    mastodon_exporter,
+    monitoring,
     nginx,
     pgbouncer,
     postgres,
@@ -71,6 +74,7 @@ def deploy_current_host() -> None:
         base.base(fleet, host)
     kept = frozenset[str]()
     if host.has(Role.db):
+        disk_guard.require_healthy_disk(fleet, host)
         kept = retirement.still_allowed(fleet)
         postgres.postgresql(fleet, host, secrets, kept)
         if fleet.pgbouncer.enabled:
@@ -91,6 +95,8 @@ def deploy_current_host() -> None:
     if prepared is not None:
         application = mastodon.switch_release(fleet, host, prepared)
         sidekiq.sidekiq(fleet, host, application)
+        if fleet.monitor_host:
+            mastodon_exporter.mastodon_exporter(fleet, host, application)
         if host.web:
             pending += web.web(fleet, host, application)
         if host.streaming:
@@ -101,4 +107,8 @@ def deploy_current_host() -> None:
         mastodon.post_deployment_migrations(fleet, host)
     if host.has(Role.edge):
         edge.edge(fleet, host, secrets)
+    if fleet.monitor_host and not host.has(Role.retired):
+        exporters.exporters(fleet, host, secrets)
+    if host.has(Role.monitor):
+        monitoring.monitoring(fleet, host, secrets)
     run_record.record_on_host()

@@ -41,6 +41,7 @@ def render_environment(fleet: Fleet, secrets: SecretValues) -> str:
         storage_secret_key=(secrets[secret_name(fleet.object_storage.secret_key)] if fleet.object_storage else ""),
         smtp=fleet.smtp,
         smtp_password=secrets[secret_name(fleet.smtp.password)] if fleet.smtp and fleet.smtp.password else "",
+        monitored=fleet.monitor_host is not None,
     )
 
 

@@ -36,6 +36,8 @@ FLEET_SECTIONS = (
     "media_migration",
     "operators",
     "hetzner",
+    "monitoring",
+    "doctor",
 )
 VERSION_OVERRIDE = "mastodon_version"  # `--data mastodon_version=v4.6.6`: upgrade without editing group_data
 HOST_FIELDS = (

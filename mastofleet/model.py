@@ -483,6 +483,70 @@ class Hetzner(Strict):
     image: str = Field("debian-13", description="System image the servers are created from.")
 
 
+# Alert after a queue's oldest job waited this long (seconds); ingress and pull tolerate more.
+DEFAULT_SIDEKIQ_LATENCY: dict[str, int] = {
+    "default": 300,
+    "push": 600,
+    "ingress": 600,
+    "mailers": 300,
+    "pull": 1800,
+    "scheduler": 120,
+    "fasp": 1800,
+}
+
+
+class Receiver(Strict):
+    """Where Alertmanager sends notifications: e-mail through the fleet's smtp, a webhook, or both."""
+
+    name: str = Field(description="Receiver name, unique.")
+    email_to: str | None = Field(None, description="Send e-mail here, through the fleet's `smtp` settings.")
+    webhook_url: SecretReference | None = Field(
+        None, description="POST alerts to this URL, by reference (such URLs usually carry a token)."
+    )
+
+
+class Alertmanager(Strict):
+    """Alertmanager next to Prometheus on the monitor host: routes firing alerts to receivers."""
+
+    enabled: bool = Field(False, description="Run Alertmanager on the monitor host.")
+    receivers: list[Receiver] = Field(default_factory=list, description="Receivers; the first one gets every alert.")
+    repeat_hours: int = Field(4, ge=1, description="Notify again about an alert still firing after this many hours.")
+
+
+class Monitoring(Strict):
+    """Prometheus on the monitor host, scraping the exporters of every host (targets from the model)."""
+
+    scrape_interval_seconds: int = Field(
+        15, ge=1, le=300, description="How often each target is scraped and the alert rules evaluated."
+    )
+    retention_days: int = Field(30, ge=1, description="How long Prometheus keeps samples.")
+    sidekiq_latency_seconds: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_SIDEKIQ_LATENCY),
+        description="Per queue: alert when its oldest job has waited longer than this many seconds "
+        "(queues not named keep their default).",
+    )
+    alertmanager: Alertmanager = Field(default_factory=Alertmanager, description="See `monitoring.alertmanager`.")
+
+    @field_validator("sidekiq_latency_seconds", mode="after")
+    @classmethod
+    def _keep_default_latencies(cls, value: dict[str, int]) -> dict[str, int]:
+        return {**DEFAULT_SIDEKIQ_LATENCY, **value}
+
+
+class Doctor(Strict):
+    """Thresholds of `mastofleet doctor`, and of the disk check before a host is given the db role."""
+
+    probe_seconds: int = Field(3, ge=1, le=60, description="Length of the synthetic disk load (4k random I/O).")
+    read_latency_ms: float = Field(50, gt=0, description="99th-percentile read latency above which a disk fails.")
+    write_latency_ms: float = Field(50, gt=0, description="99th-percentile write latency above which a disk fails.")
+    free_space_percent: float = Field(15, ge=0, le=100, description="Free space below which a disk fails.")
+    free_inodes_percent: float = Field(10, ge=0, le=100, description="Free inodes below which a disk fails.")
+    load_per_cpu: float = Field(2.0, gt=0, description="15-minute load per CPU above which a host is warned about.")
+    memory_available_percent: float = Field(
+        10, ge=0, le=100, description="Available memory below which a host is warned about."
+    )
+
+
 class Fleet(Strict):
     """The whole fleet: instance-wide settings and every host."""
 
@@ -509,6 +573,8 @@ class Fleet(Strict):
         default_factory=list, description="The people who run the fleet (SSH keys, source networks)."
     )
     hetzner: Hetzner | None = Field(None, description="Hetzner Cloud settings for `mastofleet provision`.")
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    doctor: Doctor = Field(default_factory=Doctor)
 
     def with_role(self, role: Role) -> list[Host]:
         return [host for host in self.hosts if host.has(role)]
@@ -545,6 +611,12 @@ class Fleet(Strict):
         return self.media_migration is not None and self.media_migration.enabled
 
     @property
+    def monitor_host(self) -> Host | None:
+        """The host running Prometheus; without one, no exporter is deployed anywhere."""
+        hosts = self.with_role(Role.monitor)
+        return hosts[0] if hosts else None
+
+    @property
     def total_connections(self) -> int:
         return sum(host.connections for host in self.hosts)
 
@@ -562,6 +634,8 @@ class Fleet(Strict):
             names.add(secret_name(self.object_storage.secret_key))
         if self.smtp and self.smtp.password:
             names.add(secret_name(self.smtp.password))
+        if self.monitor_host and self.monitoring.alertmanager.enabled:
+            names |= {secret_name(r.webhook_url) for r in self.monitoring.alertmanager.receivers if r.webhook_url}
         return names
 
 
@@ -1024,6 +1098,64 @@ def _hetzner_network(fleet: Fleet) -> list[Problem]:
     return problems
 
 
+def _monitoring(fleet: Fleet) -> list[Problem]:
+    problems: list[Problem] = []
+    monitors = fleet.with_role(Role.monitor)
+    if len(monitors) > 1:
+        problems.append(
+            Problem(
+                "fleet",
+                "roles",
+                f"{len(monitors)} hosts have the role monitor ({', '.join(h.name for h in monitors)}); "
+                "each would alert on its own and every alert would arrive twice",
+                "keep one host in 'monitor'",
+            )
+        )
+    for queue in fleet.monitoring.sidekiq_latency_seconds:
+        if queue not in QUEUES:
+            problems.append(
+                Problem(
+                    "monitoring",
+                    f"sidekiq_latency_seconds.{queue}",
+                    f"unknown queue '{queue}'",
+                    f"use one of {', '.join(QUEUES)}",
+                )
+            )
+    alertmanager = fleet.monitoring.alertmanager
+    if not alertmanager.enabled:
+        return problems
+    if not alertmanager.receivers:
+        problems.append(
+            Problem(
+                "monitoring",
+                "alertmanager.receivers",
+                "Alertmanager is enabled but has nowhere to send alerts",
+                "add a receiver with email_to or webhook_url, or set enabled to false",
+            )
+        )
+    names = [receiver.name for receiver in alertmanager.receivers]
+    for duplicate in sorted({name for name in names if names.count(name) > 1}):
+        problems.append(
+            Problem("monitoring", f"alertmanager.receivers[{duplicate}]", "two receivers share a name", "rename one")
+        )
+    for receiver in alertmanager.receivers:
+        where = f"alertmanager.receivers[{receiver.name}]"
+        if not receiver.email_to and not receiver.webhook_url:
+            problems.append(
+                Problem("monitoring", where, "the receiver sends nothing anywhere", "give it email_to or webhook_url")
+            )
+        if receiver.email_to and fleet.smtp is None:
+            problems.append(
+                Problem(
+                    "monitoring",
+                    f"{where}.email_to",
+                    "e-mail needs the fleet's smtp settings, and there are none",
+                    "add an `smtp` section to group_data, or use a webhook",
+                )
+            )
+    return problems
+
+
 RULES = (
     _roles_present,
     _single_primaries,
@@ -1040,4 +1172,5 @@ RULES = (
     _secrets,
     _operators,
     _hetzner_network,
+    _monitoring,
 )

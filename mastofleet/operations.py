@@ -9,8 +9,9 @@ from io import StringIO
 from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, operation
 from pyinfra.api.operation import OperationMeta
+from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Link, Sha256File
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util.files import chmod, chown
 
 from mastofleet.files import ConfigFile
@@ -166,3 +167,24 @@ def atomic_symlink(path: str, target: str, user: str, previous: str | None = Non
     temporary = f"{path}.switching"
     commands.append(f"ln -sfn {target} {temporary} && chown -h {user}:{user} {temporary} && mv -T {temporary} {path}")
     return server.shell(name=f"Switch {path} to {target}", commands=[" && ".join(commands)])
+
+
+POLICY_RC = "/usr/sbin/policy-rc.d"
+
+
+def install_without_starting(name: str, packages: list[str]) -> None:
+    """Install Debian packages without letting them start their services with the package's
+    defaults (an exporter would listen on every address until configured): Debian's policy-rc.d
+    says no while apt runs, and the role starts each service once its configuration is in place."""
+    installed = host.get_fact(DebPackages) or {}
+    missing = [package for package in packages if package not in installed]
+    if missing:
+        files.put(
+            name="Keep new services stopped while installing",
+            src=StringIO("#!/bin/sh\n# mastofleet: installing; services start once configured\nexit 101\n"),
+            dest=POLICY_RC,
+            mode="755",
+        )
+        apt.packages(name=name, packages=missing, no_recommends=True)
+    # Always asked for (a no-op when absent): a failed run must not leave services unable to start.
+    files.file(name="Let services start again", path=POLICY_RC, present=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mastofleet.metrics_endpoints import host_endpoints
 from mastofleet.model import Fleet, Host, Role
 
 
@@ -22,4 +23,19 @@ def expected_services(fleet: Fleet, host: Host) -> list[str]:
     if host.streaming:
         services += [f"mastodon-streaming@{port}.service" for port in host.streaming.ports]
     services += [process.unit for process in host.sidekiq]
+    services += [METRICS_SERVICES[item.job] for item in host_endpoints(fleet, host) if item.job in METRICS_SERVICES]
     return services
+
+
+# The service behind each metrics job (streaming's /metrics is served by the streaming units above).
+METRICS_SERVICES = {
+    "node": "prometheus-node-exporter.service",
+    "postgres": "prometheus-postgres-exporter.service",
+    "pgbouncer": "prometheus-pgbouncer-exporter.service",
+    "redis": "prometheus-redis-exporter.service",
+    "nginx": "prometheus-nginx-exporter.service",
+    "nginx_log": "mtail.service",
+    "mastodon": "mastodon-prometheus-exporter.service",
+    "prometheus": "prometheus.service",
+    "alertmanager": "prometheus-alertmanager.service",
+}

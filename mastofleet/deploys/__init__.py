@@ -7,8 +7,11 @@ from collections.abc import Callable
 from mastofleet.deploys import (
     base,
     edge,
+    exporters,
     mastodon,
+    mastodon_exporter,
     media_migration,
+    monitoring,
     nginx,
     pgbouncer,
     postgres,
@@ -39,7 +42,10 @@ ROLE_FILES: list[tuple[Applies, RoleFiles]] = [
     (_has(Role.app), web.files_for),
     (_has(Role.app), streaming.files_for),
     (_has(Role.app), sidekiq.files_for),
+    (_has(Role.app), mastodon_exporter.files_for),
     (_has(Role.lb), nginx.files_for),
     (_has(Role.edge), edge.files_for),
     (_has(Role.edge), media_migration.files_for),
+    (lambda fleet, host: True, exporters.files_for),
+    (_has(Role.monitor), monitoring.files_for),
 ]

@@ -21,6 +21,7 @@ PACKAGES = [
     "procps",
     "iproute2",
     "netcat-openbsd",
+    "fio",  # the doctor's and the db disk check's synthetic load (mastofleet.doctor)
 ]
 LOCALE = "en_US.UTF-8"
 

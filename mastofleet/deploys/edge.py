@@ -13,6 +13,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import apt, files, server
 
 from mastofleet.deploys import media_migration
+from mastofleet.deploys.exporters import NGINX_METRICS_LOG
 from mastofleet.deploys.nginx import certificate_paths, ensure_certificate
 from mastofleet.files import ConfigFile, SecretValues
 from mastofleet.model import Fleet, Host, Role
@@ -50,6 +51,8 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
         bucket_host=bucket_host,
         migration=fleet.media_migration if fleet.migrating_media else None,
         origin_log=media_migration.ORIGIN_LOG,
+        # where a location with its own access_log also logs for the exporters (mastofleet.deploys.exporters)
+        metrics_log=NGINX_METRICS_LOG if fleet.monitor_host else None,
         tls_include=TLS_INCLUDE,
         site_cache=SITE_CACHE,
         media_cache=MEDIA_CACHE,

@@ -10,6 +10,7 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import server
 
 from mastofleet.deploys.mastodon import JEMALLOC, Application, bundle_command
+from mastofleet.metrics_endpoints import host_endpoints
 from mastofleet.model import Fleet, Host
 from mastofleet.operations import changed, enable_service, restart_command, restart_needed
 
@@ -17,12 +18,15 @@ SYSTEMD_DIRECTORY = "/etc/systemd/system"
 
 
 def unit_context(fleet: Fleet, host: Host, **extra: Any) -> dict[str, Any]:
+    # Puma and Sidekiq report to mastodon-prometheus-exporter on their own host, at its private address.
+    metrics = next((item for item in host_endpoints(fleet, host) if item.job == "mastodon"), None)
     return {
         "instance": fleet.instance,
         "host": host,
         "bundle": bundle_command(fleet.instance),
         "jemalloc": JEMALLOC,
         "streaming_unit": False,
+        "metrics_endpoint": metrics,
         **extra,
     }
 

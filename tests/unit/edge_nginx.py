@@ -20,7 +20,7 @@ from pathlib import Path
 
 from media_servers import free_port
 
-from mastofleet.deploys import edge, media_migration
+from mastofleet.deploys import edge, exporters, media_migration
 from mastofleet.deploys.nginx import certificate_paths
 from mastofleet.files import SecretValues
 from mastofleet.model import Fleet, Role
@@ -50,6 +50,10 @@ def local_configuration(fleet: Fleet, directory: Path, port: int) -> str:
         text = text.replace(path, str(directory / Path(path).name))
     text = text.replace(media_migration.ORIGIN_LOG, str(directory / "media-origin.log"))
     text = text.replace("/var/log/nginx/access.log", str(directory / "access.log"))
+    if fleet.monitor_host:  # the site also logs for the exporters, in the format their file defines
+        metrics = exporters.nginx_metrics_file(fleet.with_role(Role.edge)[0]).content
+        log_format = next(line for line in metrics.splitlines() if line.startswith("log_format "))
+        text = log_format + "\n" + text.replace(exporters.NGINX_METRICS_LOG, str(directory / "metrics.log"))
     # the plain-HTTP redirect server is the first server block: not needed on loopback
     text = re.sub(r"server \{\n  listen 80;.*?\n\}\n", "", text, count=1, flags=re.S)
     text = text.replace("  listen 443 ssl;\n", f"  listen 127.0.0.1:{port} ssl;\n").replace(

@@ -23,7 +23,7 @@ from mastofleet.secrets_reference import MASTODON_SECRETS
 
 REPO = Path(__file__).resolve().parents[2]
 GROUPS: dict[str, list[str]] = {
-    "nixie": ["db", "redis", "lb"],
+    "nixie": ["db", "redis", "lb", "monitor"],
     "freud": ["app"],
     "fritz": ["app"],
     "franz": ["app"],

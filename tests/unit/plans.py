@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from disk_probes import probe_output
 from fleet_builder import SECRET_NAMES
 from pyinfra.api import Config, Inventory, State
 from pyinfra.api.connect import connect_all
@@ -15,13 +16,16 @@ from pyinfra.connectors.fake import FakeConnector
 from pyinfra.context import ctx_host, ctx_inventory, ctx_state
 
 from mastofleet import deployment, run_record
+from mastofleet.doctor import MARKER
 from mastofleet.secrets_reference import environment_variable
 
 CANARY = "canary-4b1d"
 SECRET_VALUES = {name: f"{CANARY}-{name}" for name in SECRET_NAMES}
+HEALTHY_DISK = probe_output().splitlines()  # what the disk check before PostgreSQL reads on the db host
 BASE_RESPONSES: dict[Any, Any] = {
     "uname -s": "Linux",
     re.compile(r"command -v (useradd|usermod|groupadd)"): "/usr/sbin/x",
+    MARKER: HEALTHY_DISK,
 }
 SECRET_FILES = {"/home/mastodon/shared/.env.production", "/etc/pgbouncer/userlist.txt", "/etc/redis/redis.conf"}
 RELEASE = "/home/mastodon/releases/v4.6.5"
@@ -75,7 +79,8 @@ def make_inventory(hosts: list[dict], common: dict, responses: dict[str, dict] |
                 **host["data"],
                 "fake_delay": 0,
                 "fake_delay_jitter": 0,
-                "fake_responses": {**responses.get(host["name"], {}), **BASE_RESPONSES},
+                # a test's own answer wins over the base one for the same command
+                "fake_responses": {**BASE_RESPONSES, **responses.get(host["name"], {})},
             },
         )
         for host in hosts

@@ -60,7 +60,7 @@ def test_check_prints_every_host_every_sidekiq_process_and_the_connection_total(
     servers = addresses()
     for name in ("nixie", "freud", "fritz", "franz", "esme"):
         assert servers[name]["private_address"] in rows[name]
-    assert rows["nixie"].split()[1] == "db,lb,redis"
+    assert rows["nixie"].split()[1] == "db,lb,monitor,redis"
     layout = group_data("app")["sidekiq_layout"]
     for host in APP_HOSTS:
         for process in layout[host]:
@@ -146,12 +146,25 @@ def base_files() -> set[str]:
     return {item.path.lstrip("/") for item in base.files_for(fleet, fleet.host("esme"), SecretValues())}
 
 
-BASE = base_files()
+# Every host of a fleet with a monitor host: node_exporter and the textfile metrics timer.
+BASE = base_files() | {
+    "etc/default/prometheus-node-exporter",
+    "usr/local/lib/mastofleet/textfile-metrics",
+    "etc/systemd/system/mastofleet-textfile-metrics.service",
+    "etc/systemd/system/mastofleet-textfile-metrics.timer",
+}
+NGINX_METRICS = {
+    "etc/nginx/conf.d/00-mastofleet-metrics.conf",
+    "etc/default/prometheus-nginx-exporter",
+    "etc/default/mtail",
+    "etc/mtail/nginx.mtail",
+}
 APPLICATION = {
     "home/mastodon/shared/.env.production",
     "etc/systemd/system/mastodon-web.service",
     "etc/systemd/system/mastodon-streaming@.service",
     "etc/systemd/system/mastodon-streaming.service",
+    "etc/systemd/system/mastodon-prometheus-exporter.service",
 }
 SIDEKIQ = {
     "freud": {"default", "ingress", "scheduler"},
@@ -170,13 +183,25 @@ EXPECTED_FILES = {
         # the site as served, and one variant per app host with that host drained for its restart
         "etc/nginx/mastofleet/serving.conf",
         *(f"etc/nginx/mastofleet/drained-{host}.conf" for host in ("freud", "fritz", "franz")),
-    },
+        "etc/default/prometheus-postgres-exporter",
+        "etc/default/prometheus-pgbouncer-exporter",
+        "etc/default/prometheus-redis-exporter",
+        "etc/default/prometheus",
+        "etc/prometheus/prometheus.yml",
+        "etc/prometheus/rules/mastofleet-hosts.yml",
+        "etc/prometheus/rules/mastofleet-nginx.yml",
+        "etc/prometheus/rules/mastofleet-databases.yml",
+        "etc/prometheus/rules/mastofleet-mastodon.yml",
+        "etc/default/prometheus-alertmanager",
+        "etc/prometheus/alertmanager.yml",
+    }
+    | NGINX_METRICS,
     **{
         host: BASE | APPLICATION | {f"etc/systemd/system/mastodon-sidekiq-{name}.service" for name in units}
         for host, units in SIDEKIQ.items()
     },
     # the edge role: nginx's site and TLS include (no migration mode in the Hetzner fleet's group_data)
-    "esme": BASE | {"etc/nginx/conf.d/mastofleet-edge.conf", "etc/nginx/mastofleet-edge-tls.conf"},
+    "esme": BASE | NGINX_METRICS | {"etc/nginx/conf.d/mastofleet-edge.conf", "etc/nginx/mastofleet-edge-tls.conf"},
 }
 ENVIRONMENT_FILE = "home/mastodon/shared/.env.production"
 
@@ -215,7 +240,7 @@ def test_render_writes_the_sidekiq_units_of_group_data(rendered):
     for host in APP_HOSTS:
         units = {path.name for path in (output / host / "etc/systemd/system").glob("mastodon-sidekiq-*.service")}
         assert units == {f"mastodon-sidekiq-{process['name']}.service" for process in layout[host]}
-    assert not (output / "nixie" / "etc/systemd/system").exists()
+    assert not list((output / "nixie" / "etc/systemd/system").glob("mastodon-*"))
 
 
 def test_pg_hba_admits_exactly_the_app_hosts(rendered):

@@ -30,6 +30,7 @@ from fleet_builder import APP_HOSTS, GROUPS, REPO, default_fleet_data, group_dat
 from plans import (
     CANARY,
     DB_SETUP,
+    HEALTHY_DISK,
     PRECOMPILE,
     RELEASE,
     SECRET_FILES,
@@ -49,6 +50,7 @@ from pyinfra.operations import files as pyinfra_files
 
 from mastofleet import deployment, operations, run_record
 from mastofleet.deploys.postgres import scram_verifier
+from mastofleet.doctor import MARKER
 from mastofleet.secrets_reference import environment_variable
 
 
@@ -112,9 +114,9 @@ def test_only_nixie_gets_the_services(default_plans, role):
 
 
 def test_the_edge_host_gets_the_base_and_the_edge_without_migration(default_plans):
-    """Besides the base and the edge role, the edge host only takes part in the rollout's turns and the
-    retirement's meeting points, where it does nothing; "No media migration" has nothing to remove on a
-    fresh host."""
+    """Besides the base, the edge role and its exporters, the edge host only takes part in the rollout's
+    turns and the retirement's meeting points, where it does nothing; "No media migration" has nothing to
+    remove on a fresh host."""
     plans, _ = default_plans
     esme = plans["esme"]
     assert {name.split(" | ")[0] for name in esme.names} == {
@@ -122,6 +124,7 @@ def test_the_edge_host_gets_the_base_and_the_edge_without_migration(default_plan
         "Edge caching proxy",
         "Rolling restart",
         "Retire app hosts",
+        "Exporters",
         "Record this run on the host",
     }
     shared = ("Rolling restart", "Retire app hosts")
@@ -177,7 +180,10 @@ def test_database_setup_and_migrations_only_on_the_first_app_host(default_plans)
     assert "SKIP_POST_DEPLOYMENT_MIGRATIONS" not in plans["freud"].operation(post).global_arguments["_env"]
     names = plans["freud"].names
     assert names.index(pre) < names.index("Rolling restart | Restart what freud owes")
-    assert names[-2:] == [post, "Record this run on the host"]
+    # Last of the application's steps: only the host's exporters and the run record come after it.
+    after = names[names.index(post) + 1 :]
+    assert after[-1] == "Record this run on the host"
+    assert all(name.startswith("Exporters | ") for name in after[:-1]), after
 
 
 def test_database_setup_is_not_planned_once_initialised(secrets_in_environment):
@@ -318,7 +324,11 @@ import re
 FAKE = {{
     "fake_delay": 0,
     "fake_delay_jitter": 0,
-    "fake_responses": {{"uname -s": "Linux", re.compile(r"command -v (useradd|usermod|groupadd)"): "/usr/sbin/x"}},
+    "fake_responses": {{
+        "uname -s": "Linux",
+        re.compile(r"command -v (useradd|usermod|groupadd)"): "/usr/sbin/x",
+        {marker!r}: {probe!r},
+    }},
 }}
 ADDRESSES = {addresses!r}
 
@@ -332,6 +342,7 @@ redis = [_host("nixie")]
 lb = [_host("nixie")]
 app = [_host("freud"), _host("fritz"), _host("franz")]
 edge = [_host("esme")]
+monitor = [_host("nixie")]
 """
 
 
@@ -362,7 +373,8 @@ def fake_project(tmp_path: Path) -> Path:
         shutil.copy(REPO / "group_data" / f"{name}.py", tmp_path / "group_data" / f"{name}.py")
     hosts, _ = default_fleet_data()
     addresses = {host["name"]: host["data"]["private_address"] for host in hosts}
-    (tmp_path / "inventory.py").write_text(FAKE_INVENTORY.format(addresses=addresses))
+    inventory = FAKE_INVENTORY.format(addresses=addresses, marker=MARKER, probe=HEALTHY_DISK)
+    (tmp_path / "inventory.py").write_text(inventory)
     return tmp_path
 
 

@@ -75,7 +75,7 @@ def test_plan_prints_what_apply_would_create_and_changes_nothing(api, state):
     assert [row[0] for row in rows] == ["create"] * 11
     assert [row[2] for row in rows[-5:]] == list(NAMES)
     assert lines[14] == "Hetzner: 11 to create, 0 to change, 0 to delete."
-    assert "ccx33 (8 dedicated vCPU, 32 GB) in fsn1, debian-13, 10.0.1.2, role=db-lb-redis" in result.stdout
+    assert "ccx33 (8 dedicated vCPU, 32 GB) in fsn1, debian-13, 10.0.1.2, role=db-lb-monitor-redis" in result.stdout
     assert api.writes() == []
 
 

@@ -18,7 +18,7 @@ from mastofleet.provision.hetzner_apply import run_steps
 from mastofleet.testing.hetzner_api import FakeHetznerApi
 
 LABELS = {"fleet": "hachyderm", "managed-by": "mastofleet"}
-ROLES = {"nixie": "db-lb-redis", "freud": "app", "fritz": "app", "franz": "app", "esme": "edge"}
+ROLES = {"nixie": "db-lb-monitor-redis", "freud": "app", "fritz": "app", "franz": "app", "esme": "edge"}
 TYPES = {"nixie": "ccx33", "freud": "cpx42", "fritz": "cpx42", "franz": "cpx42", "esme": "cpx22"}
 ADDRESSES = {"nixie": "10.0.1.2", "freud": "10.0.1.3", "fritz": "10.0.1.4", "franz": "10.0.1.5", "esme": "10.0.1.6"}
 

@@ -187,9 +187,13 @@ def verify_units(tmp_path: Path, units: dict[str, str], instances: dict[str, lis
 @pytest.mark.parametrize("host", APP_HOSTS)
 def test_systemd_accepts_every_rendered_unit(hetzner_fleet, tmp_path, host):
     files = files_by_path(hetzner_fleet, host)
-    units = {path.rsplit("/", 1)[1]: content for path, content in files.items() if path.endswith(".service")}
+    units = {
+        path.rsplit("/", 1)[1]: content for path, content in files.items() if path.endswith((".service", ".timer"))
+    }
     expected = {"mastodon-web.service", "mastodon-streaming.service", "mastodon-streaming@.service"}
     expected |= {process.unit for process in hetzner_fleet.host(host).sidekiq}
+    expected |= {"mastodon-prometheus-exporter.service"}  # the fleet has a monitor host
+    expected |= {"mastofleet-textfile-metrics.service", "mastofleet-textfile-metrics.timer"}
     assert set(units) == expected
     result = verify_units(tmp_path, units, {"mastodon-streaming@.service": hetzner_fleet.host(host).streaming.ports})
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
@@ -249,14 +253,17 @@ def service_section(unit: str) -> list[str]:
 
 @pytest.mark.parametrize("host", APP_HOSTS)
 def test_every_mastodon_process_unit_keeps_the_whole_sandbox(hetzner_fleet, host):
-    """Web, every Sidekiq unit and the streaming template (mastodon-streaming.service is a oneshot
-    that only groups the instances; upstream's has no sandbox either)."""
+    """Web, every Sidekiq unit, the streaming template and the Prometheus exporter
+    (mastodon-streaming.service is a oneshot that only groups the instances; upstream's has no
+    sandbox either)."""
     units = {
         path.rsplit("/", 1)[1]: content
         for path, content in files_by_path(hetzner_fleet, host).items()
-        if path.endswith(".service") and path != f"{SYSTEMD_DIRECTORY}/mastodon-streaming.service"
+        if path.endswith(".service")
+        and path.startswith(f"{SYSTEMD_DIRECTORY}/mastodon-")
+        and path != f"{SYSTEMD_DIRECTORY}/mastodon-streaming.service"
     }
-    assert len(units) == 2 + len(hetzner_fleet.host(host).sidekiq)
+    assert len(units) == 3 + len(hetzner_fleet.host(host).sidekiq)
     for name, content in units.items():
         lines = service_section(content)
         streaming = name == "mastodon-streaming@.service"

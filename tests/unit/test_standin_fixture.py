@@ -65,7 +65,7 @@ def test_node_side_has_no_dependencies() -> None:
 
 
 def test_entry_points_the_units_and_the_deploy_call() -> None:
-    for script in ("bin/rails", "bin/tootctl"):
+    for script in ("bin/rails", "bin/tootctl", "bin/prometheus_exporter"):
         path = FIXTURE / script
         assert os.access(path, os.X_OK), f"{script} must be executable"
         assert path.read_text().startswith("#!/usr/bin/env ruby\n")

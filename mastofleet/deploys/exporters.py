@@ -1,0 +1,223 @@
+"""Exporters on every host of a monitored fleet, from Debian's packages, each on the private address.
+
+node_exporter everywhere (with a textfile collector fed by a timer: the nftables rule count and the
+TLS certificates' expiry), postgres_exporter and pgbouncer_exporter on db hosts, redis_exporter on
+redis hosts, and on lb and edge hosts nginx's stub_status (loopback) read by the nginx exporter plus
+mtail counting answers and upstream errors in a metrics log. Which host gets what, and where it
+listens, comes from `mastofleet.metrics_endpoints`; Mastodon's own exporter is `mastodon_exporter`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyinfra import host as current_host
+from pyinfra.api import FactBase, deploy
+from pyinfra.operations import apt, files, postgres, server
+
+from mastofleet.files import ConfigFile, SecretValues
+from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, runs_nginx
+from mastofleet.model import Fleet, Host, Role
+from mastofleet.operations import changed, install_without_starting, put_files, service_running
+from mastofleet.secrets_reference import secret_name
+from mastofleet.templating import render
+
+TEXTFILE_DIRECTORY = "/var/lib/prometheus/node-exporter"
+TEXTFILE_SCRIPT = "/usr/local/lib/mastofleet/textfile-metrics"
+TEXTFILE_UNIT = "mastofleet-textfile-metrics"
+NGINX_STATUS_PORT = 8089  # stub_status, on 127.0.0.1 only
+NGINX_METRICS_LOG = "/var/log/nginx/mastofleet-metrics.log"
+# First in conf.d: its log_format must be defined before a site that logs in it.
+NGINX_METRICS_CONFIGURATION = "/etc/nginx/conf.d/00-mastofleet-metrics.conf"
+MONITORING_ROLE = "prometheus"  # the PostgreSQL role postgres_exporter logs in as
+
+
+@dataclass(frozen=True)
+class Exporter:
+    """One exporter service: its Debian package, its rendered settings, where it listens."""
+
+    package: str
+    service: str
+    endpoint: MetricsEndpoint
+    files: list[ConfigFile]
+
+
+def systemd_quoted(value: str) -> str:
+    """A value inside double quotes of an EnvironmentFile (systemd unescapes \\\\ and \\")."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _endpoint(fleet: Fleet, host: Host, job: str) -> MetricsEndpoint:
+    return next(item for item in host_endpoints(fleet, host) if item.job == job)
+
+
+def exporters_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[Exporter]:
+    """The exporter services of `host`, in deploy order (none when the fleet has no monitor host)."""
+    jobs = {item.job for item in host_endpoints(fleet, host)}
+    if "node" not in jobs:
+        return []
+    context = {"fleet": fleet, "host": host}
+
+    def default_file(job: str, package: str, template: str, **extra: object) -> Exporter:
+        endpoint = _endpoint(fleet, host, job)
+        sensitive = bool(extra.pop("sensitive", False))
+        text = render(f"exporters/{template}", endpoint=endpoint, **context, **extra)
+        rendered = ConfigFile(f"/etc/default/{package}", text, mode="600" if sensitive else "644", sensitive=sensitive)
+        return Exporter(package, f"{package}.service", endpoint, [rendered])
+
+    exporters = [
+        default_file(
+            "node", "prometheus-node-exporter", "node-exporter.default.j2", textfile_directory=TEXTFILE_DIRECTORY
+        )
+    ]
+    if "postgres" in jobs:
+        exporters.append(
+            default_file(
+                "postgres", "prometheus-postgres-exporter", "postgres-exporter.default.j2", postgres=fleet.postgres
+            )
+        )
+    if "pgbouncer" in jobs:
+        exporters.append(
+            default_file(
+                "pgbouncer", "prometheus-pgbouncer-exporter", "pgbouncer-exporter.default.j2", pgbouncer=fleet.pgbouncer
+            )
+        )
+    if "redis" in jobs:
+        password = systemd_quoted(secrets[secret_name(fleet.redis.password)])
+        exporters.append(
+            default_file(
+                "redis",
+                "prometheus-redis-exporter",
+                "redis-exporter.default.j2",
+                redis=fleet.redis,
+                password=password,
+                sensitive=True,
+            )
+        )
+    if "nginx" in jobs:
+        exporters.append(
+            default_file(
+                "nginx", "prometheus-nginx-exporter", "nginx-exporter.default.j2", status_port=NGINX_STATUS_PORT
+            )
+        )
+        log = _endpoint(fleet, host, "nginx_log")
+        exporters.append(
+            Exporter(
+                "mtail",
+                "mtail.service",
+                log,
+                [
+                    ConfigFile(
+                        "/etc/default/mtail",
+                        render("exporters/mtail.default.j2", endpoint=log, log_file=NGINX_METRICS_LOG, **context),
+                    ),
+                    ConfigFile("/etc/mtail/nginx.mtail", render("exporters/nginx.mtail.j2")),
+                ],
+            )
+        )
+    return exporters
+
+
+def textfile_files(fleet: Fleet, host: Host) -> list[ConfigFile]:
+    return [
+        ConfigFile(
+            TEXTFILE_SCRIPT,
+            render(
+                "exporters/textfile-metrics.sh.j2",
+                host=host,
+                textfile_directory=TEXTFILE_DIRECTORY,
+                nginx=runs_nginx(host),
+            ),
+            mode="755",
+        ),
+        ConfigFile(
+            f"/etc/systemd/system/{TEXTFILE_UNIT}.service",
+            render("exporters/mastofleet-textfile-metrics.service.j2", script=TEXTFILE_SCRIPT),
+        ),
+        ConfigFile(
+            f"/etc/systemd/system/{TEXTFILE_UNIT}.timer", render("exporters/mastofleet-textfile-metrics.timer.j2")
+        ),
+    ]
+
+
+def nginx_metrics_file(host: Host) -> ConfigFile:
+    return ConfigFile(
+        NGINX_METRICS_CONFIGURATION,
+        render("exporters/nginx-metrics.conf.j2", host=host, log_file=NGINX_METRICS_LOG, status_port=NGINX_STATUS_PORT),
+    )
+
+
+def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+    exporters = exporters_for(fleet, host, secrets)
+    if not exporters:
+        return []
+    rendered = textfile_files(fleet, host)
+    if runs_nginx(host):
+        rendered.append(nginx_metrics_file(host))
+    for exporter in exporters:
+        rendered += exporter.files
+    return rendered
+
+
+class MonitoringRoleGranted(FactBase[bool]):
+    """Whether the `prometheus` PostgreSQL role is a member of pg_monitor."""
+
+    def requires_command(self, *args: object, **kwargs: object) -> str:
+        return "psql"
+
+    def command(self) -> str:
+        return (
+            'psql -tAc "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member'
+            f" JOIN pg_roles g ON g.oid = m.roleid WHERE r.rolname = '{MONITORING_ROLE}' AND g.rolname = 'pg_monitor'\""
+        )
+
+    def process(self, output: list[str]) -> bool:
+        return bool(output) and output[0].strip() == "1"
+
+
+def monitoring_role() -> None:
+    """postgres_exporter's login: no password, pg_monitor's rights, local socket only (peer)."""
+    as_postgres = {"_sudo": True, "_sudo_user": "postgres"}
+    postgres.role(name=f"Create the {MONITORING_ROLE} role", role=MONITORING_ROLE, login=True, **as_postgres)
+    if not current_host.get_fact(MonitoringRoleGranted, **as_postgres):
+        postgres.sql(
+            name=f"Grant pg_monitor to {MONITORING_ROLE}", sql=f"GRANT pg_monitor TO {MONITORING_ROLE}", **as_postgres
+        )
+
+
+@deploy("Exporters")
+def exporters(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
+    """
+    Install this host's exporters from Debian without starting them on the package's defaults,
+    configure each to listen on the private address only, and start it; restart it when its
+    settings change. Every host also gets the textfile metrics timer, db hosts the `prometheus`
+    role, lb and edge hosts the metrics log and stub_status in nginx (checked, then reloaded).
+    """
+    rendered = exporters_for(fleet, host, secrets)
+    install_without_starting("Install the exporters", [exporter.package for exporter in rendered])
+    script, service, timer = put_files(textfile_files(fleet, host))
+    service_running(f"{TEXTFILE_UNIT}.timer", daemon_reload_when=changed(service, timer))
+    server.shell(
+        name="Write the textfile metrics now",
+        commands=[f"systemctl start {TEXTFILE_UNIT}.service"],
+        _if=changed(script, service, timer),
+    )
+    if host.has(Role.db):
+        monitoring_role()
+    if runs_nginx(host):
+        apt.packages(name="Install nginx", packages=["nginx"])
+        # Debian's welcome page on every address is nobody's site (the lb and edge roles bring theirs).
+        default_site = files.link(
+            name="Remove nginx's default site", path="/etc/nginx/sites-enabled/default", present=False
+        )
+        (metrics,) = put_files([nginx_metrics_file(host)])
+        server.shell(name="Check the nginx configuration", commands=["nginx -t -q"], _if=changed(metrics, default_site))
+        service_running(
+            "nginx",
+            restart_when=changed(metrics, default_site),
+            reload_instead=True,
+            inputs=[NGINX_METRICS_CONFIGURATION],
+        )
+    for exporter in current_host.loop(rendered):  # a loop of operations: pyinfra orders it per host
+        uploaded = put_files(exporter.files)
+        service_running(exporter.service, restart_when=changed(uploaded), inputs=[item.path for item in exporter.files])

@@ -1,0 +1,157 @@
+"""The monitor role: Debian's Prometheus scraping every metrics endpoint of the model, with the
+fleet's alert rules, and optionally Alertmanager routing the alerts to the configured receivers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pyinfra import host as current_host
+from pyinfra.api import deploy
+from pyinfra.facts.deb import DebPackages
+from pyinfra.operations import files, server, systemd
+
+from mastofleet.files import ConfigFile, SecretValues
+from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, metrics_endpoints
+from mastofleet.model import Fleet, Host
+from mastofleet.operations import changed, install_without_starting, put_files, service_running
+from mastofleet.secrets_reference import secret_name
+from mastofleet.templating import render
+
+PROMETHEUS_CONFIGURATION = "/etc/prometheus/prometheus.yml"
+RULES_DIRECTORY = "/etc/prometheus/rules"
+RULE_FILES = ("hosts", "nginx", "databases", "mastodon")
+ALERTMANAGER_CONFIGURATION = "/etc/prometheus/alertmanager.yml"
+ALERTMANAGER = "prometheus-alertmanager"
+
+
+def _own_endpoint(fleet: Fleet, host: Host, job: str) -> MetricsEndpoint | None:
+    return next((item for item in host_endpoints(fleet, host) if item.job == job), None)
+
+
+def scrape_jobs(fleet: Fleet) -> dict[str, list[MetricsEndpoint]]:
+    """The scrape targets by job, in model order."""
+    jobs: dict[str, list[MetricsEndpoint]] = defaultdict(list)
+    for endpoint in metrics_endpoints(fleet):
+        jobs[endpoint.job].append(endpoint)
+    return dict(jobs)
+
+
+def rule_files(fleet: Fleet) -> list[ConfigFile]:
+    latencies = fleet.monitoring.sidekiq_latency_seconds
+    return [
+        ConfigFile(
+            f"{RULES_DIRECTORY}/mastofleet-{name}.yml", render(f"prometheus/rules/{name}.yml.j2", latencies=latencies)
+        )
+        for name in RULE_FILES
+    ]
+
+
+def prometheus_files(fleet: Fleet, host: Host) -> list[ConfigFile]:
+    endpoint = _own_endpoint(fleet, host, "prometheus")
+    assert endpoint is not None, f"{host.name} has no monitor role"
+    context = {"fleet": fleet, "host": host, "monitoring": fleet.monitoring}
+    return [
+        ConfigFile("/etc/default/prometheus", render("prometheus/prometheus.default.j2", endpoint=endpoint, **context)),
+        ConfigFile(
+            PROMETHEUS_CONFIGURATION,
+            render(
+                "prometheus/prometheus.yml.j2",
+                jobs=scrape_jobs(fleet),
+                rules_directory=RULES_DIRECTORY,
+                alertmanager=_own_endpoint(fleet, host, "alertmanager"),
+                **context,
+            ),
+        ),
+        *rule_files(fleet),
+    ]
+
+
+def alertmanager_files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+    endpoint = _own_endpoint(fleet, host, "alertmanager")
+    if endpoint is None:
+        return []
+    settings = fleet.monitoring.alertmanager
+    emails = any(receiver.email_to for receiver in settings.receivers)
+    smtp = fleet.smtp if emails else None
+    smtp_password = secrets[secret_name(smtp.password)] if smtp and smtp.password else ""
+    webhook_urls = {
+        receiver.name: secrets[secret_name(receiver.webhook_url)]
+        for receiver in settings.receivers
+        if receiver.webhook_url
+    }
+    configuration = render(
+        "prometheus/alertmanager.yml.j2",
+        fleet=fleet,
+        alertmanager=settings,
+        receivers=settings.receivers,
+        smtp=smtp,
+        smtp_password=smtp_password,
+        webhook_urls=webhook_urls,
+    )
+    return [
+        ConfigFile(
+            f"/etc/default/{ALERTMANAGER}",
+            render(
+                "prometheus/alertmanager.default.j2",
+                host=host,
+                endpoint=endpoint,
+                configuration=ALERTMANAGER_CONFIGURATION,
+            ),
+        ),
+        ConfigFile(
+            ALERTMANAGER_CONFIGURATION,
+            configuration,
+            mode="640",
+            group="prometheus",
+            sensitive=bool(smtp_password or webhook_urls),
+        ),
+    ]
+
+
+def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+    return prometheus_files(fleet, host) + alertmanager_files(fleet, host, secrets)
+
+
+@deploy("Monitoring")
+def monitoring(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
+    """
+    Install Debian's Prometheus without starting it on the package's defaults, listening on the
+    private address only, scraping every exporter of the fleet and evaluating the fleet's alert
+    rules; `promtool check config` vets a change before Prometheus reloads it. With Alertmanager
+    enabled, run it too (no cluster port), checked by `amtool check-config` before a reload.
+    """
+    alerting = alertmanager_files(fleet, host, secrets)
+    install_without_starting("Install Prometheus", ["prometheus"] + ([ALERTMANAGER] if alerting else []))
+    files.directory(name="Create the rules directory", path=RULES_DIRECTORY, mode="755")
+    rendered = prometheus_files(fleet, host)
+    arguments, configuration, *rules = put_files(rendered)
+    server.shell(
+        name="Check the Prometheus configuration and rules",
+        commands=[f"promtool check config {PROMETHEUS_CONFIGURATION}"],
+        _if=changed(configuration, rules),
+    )
+    service_running("prometheus", restart_when=changed(arguments), inputs=[rendered[0].path])
+    service_running(
+        "prometheus",
+        restart_when=changed(configuration, rules),
+        reload_instead=True,
+        inputs=[item.path for item in rendered[1:]],
+    )
+    if alerting:
+        alert_arguments, alert_configuration = put_files(alerting)
+        server.shell(
+            name="Check the Alertmanager configuration",
+            commands=[f"amtool check-config {ALERTMANAGER_CONFIGURATION} >/dev/null"],
+            _if=changed(alert_configuration),
+        )
+        service_running(ALERTMANAGER, restart_when=changed(alert_arguments), inputs=[alerting[0].path])
+        service_running(
+            ALERTMANAGER,
+            restart_when=changed(alert_configuration),
+            reload_instead=True,
+            inputs=[ALERTMANAGER_CONFIGURATION],
+        )
+    elif ALERTMANAGER in (current_host.get_fact(DebPackages) or {}):
+        systemd.service(
+            name="Stop Alertmanager (disabled in the model)", service=ALERTMANAGER, running=False, enabled=False
+        )

@@ -1,0 +1,88 @@
+"""Every metrics endpoint of the fleet, from the model: what Prometheus scrapes and what the
+firewall must open to the monitor host.
+
+Each endpoint listens on its host's private address only. A host gets exporters for what it runs:
+node_exporter everywhere, PostgreSQL (and PgBouncer) on db hosts, Redis on redis hosts, nginx and
+its access-log metrics on lb and edge hosts, Mastodon's exporter and each streaming process on app
+hosts, Prometheus (and Alertmanager) on the monitor host. Without a monitor host there are none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mastofleet.model import Fleet, Host, Role
+
+# The exporters' usual ports (Prometheus' default port allocations).
+NODE_EXPORTER_PORT = 9100
+POSTGRES_EXPORTER_PORT = 9187
+PGBOUNCER_EXPORTER_PORT = 9127
+REDIS_EXPORTER_PORT = 9121
+NGINX_EXPORTER_PORT = 9113
+NGINX_LOG_EXPORTER_PORT = 3903  # mtail, counting status codes and upstream errors in nginx's log
+MASTODON_EXPORTER_PORT = 9394
+PROMETHEUS_PORT = 9090
+ALERTMANAGER_PORT = 9093
+
+
+@dataclass(frozen=True)
+class MetricsEndpoint:
+    """One HTTP /metrics endpoint: on which host, where it listens, its Prometheus job, what it shows."""
+
+    host: str
+    address: str
+    port: int
+    job: str
+    purpose: str
+
+    @property
+    def target(self) -> str:
+        return f"{self.address}:{self.port}"
+
+
+def runs_nginx(host: Host) -> bool:
+    return host.has(Role.lb) or host.has(Role.edge)
+
+
+def host_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
+    """The endpoints of one host, in a stable order."""
+    if fleet.monitor_host is None or host.has(Role.retired):
+        return []  # a retired host is on its way out: nothing to scrape, nothing to deploy there
+    address = str(host.private_address)
+
+    def endpoint(port: int, job: str, purpose: str) -> MetricsEndpoint:
+        return MetricsEndpoint(host.name, address, port, job, purpose)
+
+    endpoints = [endpoint(NODE_EXPORTER_PORT, "node", "node_exporter: disks, filesystems, load, memory")]
+    if host.has(Role.db):
+        endpoints.append(
+            endpoint(POSTGRES_EXPORTER_PORT, "postgres", "postgres_exporter: connections, WAL, replication")
+        )
+        if fleet.pgbouncer.enabled:
+            endpoints.append(endpoint(PGBOUNCER_EXPORTER_PORT, "pgbouncer", "pgbouncer_exporter: pools and clients"))
+    if host.has(Role.redis):
+        endpoints.append(endpoint(REDIS_EXPORTER_PORT, "redis", "redis_exporter: memory and clients"))
+    if runs_nginx(host):
+        endpoints.append(endpoint(NGINX_EXPORTER_PORT, "nginx", "nginx exporter: stub_status connections"))
+        endpoints.append(endpoint(NGINX_LOG_EXPORTER_PORT, "nginx_log", "mtail: nginx responses and upstream errors"))
+    if host.has(Role.app):
+        endpoints.append(endpoint(MASTODON_EXPORTER_PORT, "mastodon", "Mastodon's exporter: Sidekiq queues, Puma"))
+        if host.streaming:
+            endpoints += [
+                endpoint(port, "streaming", f"mastodon-streaming@{port} /metrics") for port in host.streaming.ports
+            ]
+    if host.has(Role.monitor):
+        endpoints.append(endpoint(PROMETHEUS_PORT, "prometheus", "Prometheus itself"))
+        if fleet.monitoring.alertmanager.enabled:
+            endpoints.append(endpoint(ALERTMANAGER_PORT, "alertmanager", "Alertmanager"))
+    return endpoints
+
+
+def metrics_endpoints(fleet: Fleet) -> list[MetricsEndpoint]:
+    """Every endpoint of the fleet: the scrape targets, host by host."""
+    return [item for host in fleet.hosts for item in host_endpoints(fleet, host)]
+
+
+def exporter_ports(fleet: Fleet) -> list[tuple[str, int, str]]:
+    """(host, port, purpose) of every metrics port: the firewall opens each to the monitor host only."""
+    return [(item.host, item.port, item.purpose) for item in metrics_endpoints(fleet)]
