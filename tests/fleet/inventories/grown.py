@@ -10,5 +10,6 @@ redis = [local_host("nixie")]
 lb = [local_host("nixie")]
 app = [local_host(name) for name in _APP_HOSTS]
 edge = [local_host("esme")]
+monitor = [local_host("nixie")]
 # group_data/local.py applies to the hosts of a group named `local` (pyinfra names one after the file)
 local = [local_host(name) for name in ("nixie", *_APP_HOSTS, "esme")]

@@ -25,5 +25,6 @@ redis = [_host("nixie")]
 lb = [_host("nixie")]
 app = [_host("freud"), _host("fritz"), _host("franz")]
 edge = [_host("esme")]
+monitor = [_host("nixie")]
 # group_data/local.py applies to the hosts of a group named `local` (pyinfra names one after the file)
 local = [_host(name) for name in ("nixie", "freud", "fritz", "franz", "esme")]
