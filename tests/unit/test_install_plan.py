@@ -57,10 +57,9 @@ def test_the_release_is_built_in_order_as_the_application_user(secrets_in_enviro
     in_order(plan, CHECKOUT, bundle, YARN, precompile, DB_SETUP, PRE_MIGRATE, SWITCH)
     checkout = raw(plan, CHECKOUT)
     assert "git clone https://github.com/mastodon/mastodon.git" in checkout and "--branch v4.6.5" in checkout
-    assert (
-        "config set --local deployment true" in raw(plan, bundle)
-        and "config set --local without 'development test'" in raw(plan, bundle)
-    )
+    assert "config set --local deployment true" in raw(
+        plan, bundle
+    ) and "config set --local without 'development test'" in raw(plan, bundle)
     for name in (bundle, YARN, precompile, DB_SETUP, PRE_MIGRATE):
         given = arguments(plan, name)
         assert given["_sudo"] and given["_sudo_user"] == "mastodon", name
