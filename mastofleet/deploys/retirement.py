@@ -48,7 +48,7 @@ def stop_mastodon_units(units: list[str]):
             "systemctl disable --now $(systemctl list-units --plain --no-legend 'mastodon-*' | awk '{print $1}')"
             f" {names} && rm -f {' '.join(units)} && systemctl daemon-reload"
             # a unit that failed while stopping would stay listed until its failure is forgotten
-            " && systemctl reset-failed 'mastodon-*'"
+            " && { systemctl reset-failed 'mastodon-*' || true; }"
         )
 
 
