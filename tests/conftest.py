@@ -21,6 +21,11 @@ LOCAL_INVENTORY = "inventories/local.py"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--inventory", default=LOCAL_INVENTORY, help="inventory the testinfra suite checks")
+    parser.addoption(
+        "--reuse-fleet",
+        action="store_true",
+        help="deploy onto the local hosts as they are instead of fresh ones (quicker while developing)",
+    )
 
 
 def _mastofleet(*arguments: str) -> None:
@@ -29,10 +34,15 @@ def _mastofleet(*arguments: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def first_deploy() -> DeployResult:
-    """Boot the local fleet and deploy it with the real deploy.py (the cold converge)."""
+def first_deploy(request: pytest.FixtureRequest) -> DeployResult:
+    """Boot the local fleet and deploy it with the real deploy.py (the cold converge).
+
+    Every host starts fresh, the extra ones (alice, frieda, ...) removed too: hosts left over from
+    an earlier run may carry another branch's state (a firewall, units the model no longer has)."""
     if os.geteuid() != 0 or not shutil.which("systemd-nspawn") and not shutil.which("apt-get"):
         pytest.skip("the local fleet needs root and systemd-nspawn")
+    if not request.config.getoption("--reuse-fleet"):
+        _mastofleet("local", "down")
     _mastofleet("local", "up")
     _mastofleet("secrets", "init", LOCAL_INVENTORY, "--generate-missing")
     result = run_deploy(LOCAL_INVENTORY)

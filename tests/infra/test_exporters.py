@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import time
 
 import pytest
 from conftest import fleet_under_test
@@ -17,6 +18,9 @@ from mastofleet.deploys import exporters, mastodon_exporter
 from mastofleet.files import SecretValues
 from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, metrics_endpoints, runs_nginx
 from mastofleet.services import METRICS_SERVICES
+
+# Sidekiq's process registry forgets a process whose heartbeat key (this TTL) expired.
+SIDEKIQ_HEARTBEAT_SECONDS = 60
 
 # What each job must show for the alert rules to have something to read (labels or not).
 EXPECTED_METRICS = {
@@ -93,16 +97,22 @@ def test_each_endpoint_answers_the_monitor_host(endpoint: MetricsEndpoint, monit
 
 def test_mastodons_exporter_sees_this_hosts_sidekiq_processes(app_host: Target, monitor: Target) -> None:
     """One mastodon_sidekiq_process_concurrency series per Sidekiq process of the model on this host,
-    with its queues and threads."""
+    with its queues and threads. A process that died without its clean shutdown stays in Sidekiq's
+    registry until its heartbeat key expires (60 s), so the check waits that long for agreement."""
     url = shlex.quote(f"http://{app_host.model.private_address}:9394/metrics")
-    text = monitor.output(f"curl -sS -m 10 --fail {url}")
-    seen = sorted(
-        (match[1], int(float(match[2])))
-        for match in re.finditer(
-            r'^mastodon_sidekiq_process_concurrency\{[^}]*queues="([^"]*)"[^}]*\} (\S+)$', text, re.M
-        )
-    )
     wanted = sorted((",".join(sorted(set(process.queue_names))), process.threads) for process in app_host.model.sidekiq)
+    deadline = time.monotonic() + SIDEKIQ_HEARTBEAT_SECONDS + 15
+    while True:
+        text = monitor.output(f"curl -sS -m 10 --fail {url}")
+        seen = sorted(
+            (match[1], int(float(match[2])))
+            for match in re.finditer(
+                r'^mastodon_sidekiq_process_concurrency\{[^}]*queues="([^"]*)"[^}]*\} (\S+)$', text, re.M
+            )
+        )
+        if seen == wanted or time.monotonic() > deadline:
+            break
+        time.sleep(5)
     assert seen == wanted, f"{app_host.name}: the exporter reports {seen}, the model has {wanted}"
 
 
