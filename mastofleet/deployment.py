@@ -14,10 +14,12 @@ from mastofleet.deploys import (
     base,
     edge,
     exporters,
+    firewall,
     mastodon,
     mastodon_exporter,
     monitoring,
     nginx,
+    operators,
     pgbouncer,
     postgres,
     redis,
@@ -72,6 +74,8 @@ def deploy_current_host() -> None:
     rollback_release = current_host.data.get(ROLLBACK_RELEASE)
     if not host.has(Role.retired):
         base.base(fleet, host)
+        operators.operators(fleet, host)
+        firewall.firewall(fleet, host)
     kept = frozenset[str]()
     if host.has(Role.db):
         disk_guard.require_healthy_disk(fleet, host)

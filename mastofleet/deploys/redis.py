@@ -5,13 +5,16 @@ loopback and the private address, behind its own password; the cache keeps nothi
 
 from __future__ import annotations
 
+import hashlib
+
 from pyinfra import host as current_host
 from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import apt, files, systemd
 
 from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.model import Fleet, Host
+from mastofleet.firewall import Opening, from_roles
+from mastofleet.model import Fleet, Host, Role
 from mastofleet.operations import changed, put_files, service_running
 from mastofleet.redis_servers import PURPOSES, RedisServer, servers_on
 from mastofleet.secrets_reference import secret_name
@@ -27,7 +30,8 @@ def config_file(fleet: Fleet, host: Host, redis_server: RedisServer, secrets: Se
             host=host,
             server=redis_server,
             redis=redis_server.settings,
-            password=secrets[secret_name(redis_server.settings.password)],
+            # the password only as its SHA-256: the ACL user's, never in the clear in the file
+            password_hash=hashlib.sha256(secrets[secret_name(redis_server.settings.password)].encode()).hexdigest(),
         ),
         mode="640",
         user="redis",
@@ -74,14 +78,23 @@ def retire_servers(host: Host, running: list[RedisServer]) -> None:
             files.file(name=f"Remove {purpose.config_path}", path=purpose.config_path, present=False)
 
 
+def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
+    """Each Redis server of this host, to the app hosts (and retired ones until they are gone)."""
+    sources = from_roles(fleet, Role.app, Role.retired)
+    return [
+        Opening(f"redis {server.purpose.name}", server.settings.port, sources) for server in servers_on(fleet, host)
+    ]
+
+
 @deploy("Redis")
 def redis(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
     Install Debian's Redis and run each Redis server the model gives this host: the main one
     (`redis-server`, RDB snapshots and the append-only file on, never evicting), the Sidekiq Redis
     (`redis-server@sidekiq`, the same) and the cache Redis (`redis-server@cache`: nothing on disk,
-    maxmemory with an LRU policy). Each listens on loopback and the private address only, behind its
-    own password. A Redis the host no longer runs is stopped and disabled.
+    maxmemory with an LRU policy). Each listens on loopback and the private address only; the app
+    logs in as its own ACL user, which may not administer the server or wipe it, and the nameless
+    default user is off. A Redis the host no longer runs is stopped and disabled.
     """
     apt.packages(name="Install Redis", packages=["redis-server"])
     running = servers_on(fleet, host)
