@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mastofleet.deploys import (
+    backup,
     base,
     edge,
     exporters,
@@ -42,7 +43,9 @@ ROLE_FILES: list[tuple[Applies, RoleFiles]] = [
     (lambda fleet, host: fleet.firewall.enabled, firewall.files_for),
     (_has(Role.db), postgres.files_for),
     (lambda fleet, host: host.has(Role.db) and fleet.pgbouncer.enabled, pgbouncer.files_for),
+    (lambda fleet, host: host.has(Role.db) and fleet.backup is not None, backup.database_files),
     (lambda fleet, host: any(host.has(role) for role in REDIS_ROLES), redis.files_for),
+    (lambda fleet, host: host.has(Role.redis) and fleet.backup is not None, backup.redis_files),
     (_has(Role.search), search.files_for),
     (_has(Role.app), mastodon.files_for),
     (_has(Role.app), web.files_for),

@@ -1,0 +1,160 @@
+"""The backup bucket of the local fleet: an S3 server with TLS on `outsider`.
+
+pgBackRest speaks S3 over TLS only, so the store for backups is Debian's python3-moto in server mode
+with a certificate of a CA made here (`backup_store_directory()`), on port 9443 of outsider, next
+to the plain-http media store of `media_fleet`. moto keeps objects in memory: a restart of the unit
+(or of outsider) empties the bucket; `start_backup_store` therefore starts it only when it is not
+already serving. It stands in for DigitalOcean Spaces / Hetzner's object storage, which cannot be
+reached from here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from mastofleet.local.machines import MACHINES, state_directory
+from mastofleet.testing.media_fleet import ssh, wait_for
+
+STORE_HOST = "outsider"
+STORE_PORT = 9443
+BUCKET = "hachyderm-backups"
+UNIT = "mastofleet-test-backup-s3.service"
+REMOTE_DIRECTORY = "/etc/mastofleet-test-backup-s3"
+
+SERVICE = f"""[Unit]
+Description=moto S3 server with TLS for the local fleet's backups (objects in memory)
+After=network.target
+
+[Service]
+ExecStart=/usr/bin/python3 -m moto.server -H {{address}} -p {STORE_PORT} -c {REMOTE_DIRECTORY}/server.pem -k {REMOTE_DIRECTORY}/server.key
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def backup_store_directory() -> Path:
+    return state_directory() / "backup-s3"
+
+
+def ca_path() -> Path:
+    return backup_store_directory() / "ca.pem"
+
+
+def endpoint() -> str:
+    return f"https://{MACHINES[STORE_HOST].address}:{STORE_PORT}"
+
+
+def _openssl(*arguments: str) -> None:
+    subprocess.run(["openssl", *arguments], check=True, capture_output=True)
+
+
+def make_certificates() -> None:
+    """A CA and a server certificate for outsider's address (once; kept in the state directory)."""
+    directory = backup_store_directory()
+    if (directory / "server.pem").exists() and ca_path().exists():
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    address = MACHINES[STORE_HOST].address
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=mastofleet local backup CA",
+        "-keyout",
+        str(directory / "ca.key"),
+        "-out",
+        str(ca_path()),
+    )
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        f"/CN={address}",
+        "-keyout",
+        str(directory / "server.key"),
+        "-out",
+        str(directory / "server.csr"),
+    )
+    extensions = directory / "server.ext"
+    extensions.write_text(
+        f"subjectAltName=IP:{address}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(directory / "server.csr"),
+        "-CA",
+        str(ca_path()),
+        "-CAkey",
+        str(directory / "ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "3650",
+        "-extfile",
+        str(extensions),
+        "-out",
+        str(directory / "server.pem"),
+    )
+
+
+def serving() -> bool:
+    address = MACHINES[STORE_HOST].address
+    return ssh(STORE_HOST, f"nc -z -w 1 {address} {STORE_PORT} && echo up || true").strip() == "up"
+
+
+def start_backup_store(fresh: bool = False) -> str:
+    """The TLS S3 server on outsider with the backup bucket; `fresh` empties it (a restart)."""
+    make_certificates()
+    if fresh or not serving():
+        directory = backup_store_directory()
+        address = MACHINES[STORE_HOST].address
+        ssh(
+            STORE_HOST,
+            "DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-moto python3-flask-cors >/dev/null",
+        )
+        ssh(STORE_HOST, f"install -d -m 700 {REMOTE_DIRECTORY}")
+        for name in ("server.pem", "server.key"):
+            ssh(
+                STORE_HOST,
+                f"cat > {REMOTE_DIRECTORY}/{name} && chmod 600 {REMOTE_DIRECTORY}/{name}",
+                stdin=(directory / name).read_text(),
+            )
+        ssh(STORE_HOST, f"cat > /etc/systemd/system/{UNIT}", stdin=SERVICE.replace("{address}", address))
+        ssh(STORE_HOST, f"systemctl daemon-reload && systemctl enable -q {UNIT} && systemctl restart {UNIT}")
+        assert wait_for(serving, 60), f"the backup S3 server on {STORE_HOST} did not start"
+    client().create_bucket(Bucket=BUCKET) if BUCKET not in buckets() else None
+    return endpoint()
+
+
+def client():  # type: ignore[no-untyped-def]
+    """boto3 against the backup store, verifying its certificate (moto accepts any credentials)."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint(),
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - moto checks no credentials
+        verify=str(ca_path()),
+    )
+
+
+def buckets() -> list[str]:
+    return [bucket["Name"] for bucket in client().list_buckets().get("Buckets", [])]
+
+
+def stop_backup_store() -> None:
+    ssh(STORE_HOST, f"systemctl disable -q --now {UNIT} || true")
