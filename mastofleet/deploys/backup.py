@@ -157,8 +157,8 @@ class StanzaMissing(FactBase[bool]):
     def requires_command(self, *args: object, **kwargs: object) -> str:
         return "pgbackrest"
 
-    def command(self, name: str) -> str:
-        return f"pgbackrest --stanza={name} --output=json info 2>/dev/null || true"
+    def command(self, stanza: str) -> str:
+        return f"pgbackrest --stanza={stanza} --output=json info 2>/dev/null || true"
 
     def process(self, output: list[str]) -> bool:
         return '"missing stanza path"' in "".join(output)
@@ -185,7 +185,7 @@ def database_backups(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     units = [meta for item, meta in zip(rendered, uploaded, strict=True) if item.path.startswith(SYSTEMD_DIRECTORY)]
     # archive_mode takes a restart; the command alone a reload (a restart covers both).
     restart_service(cluster, changed(archive))
-    if current_host.get_fact(StanzaMissing, name=stanza(fleet), _sudo=True, _sudo_user="postgres"):
+    if current_host.get_fact(StanzaMissing, stanza=stanza(fleet), _sudo=True, _sudo_user="postgres"):
         server.shell(
             name=f"Create the pgBackRest stanza {stanza(fleet)}",
             commands=[f"pgbackrest --stanza={stanza(fleet)} stanza-create"],

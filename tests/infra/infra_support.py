@@ -466,3 +466,13 @@ class Site:
         with warnings.catch_warnings():  # the certificate is not checked on purpose (see above)
             warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
             return self.session.request(method, url, timeout=10, **arguments)
+
+
+def dropped_by_firewall(fleet: Fleet, prober: Target, result: dict[str, Any], what: str) -> bool:
+    """With the firewall on, a host without a role that needs `what` never gets a TCP connection
+    (the packets are dropped: the attempt times out). True then; the caller's checks of the service's
+    own refusal (pg_hba, NOAUTH) apply only to a fleet without the firewall."""
+    if not fleet.firewall.enabled:
+        return False
+    assert result["tcp"] == "timeout", f"{prober.name} reached {what} through the firewall: {result}"
+    return True

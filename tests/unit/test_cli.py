@@ -187,6 +187,15 @@ EXPECTED_FILES = {
         "etc/pgbouncer/userlist.txt",
         "etc/pgbouncer/pg_hba.conf",
         "etc/redis/redis.conf",
+        # backups: pgBackRest and archiving, the backup unit and its timers, the Redis dump's upload
+        "etc/pgbackrest/pgbackrest.conf",
+        "etc/postgresql/17/main/conf.d/60-archive.conf",
+        "etc/systemd/system/mastofleet-backup@.service",
+        "etc/systemd/system/mastofleet-backup-full.timer",
+        "etc/systemd/system/mastofleet-backup-diff.timer",
+        "etc/mastofleet/backup-files.env",
+        "etc/systemd/system/mastofleet-backup-files.service",
+        "etc/systemd/system/mastofleet-backup-files.timer",
         # the site as served, and one variant per app host with that host drained for its restart
         "etc/nginx/mastofleet/serving.conf",
         *(f"etc/nginx/mastofleet/drained-{host}.conf" for host in ("freud", "fritz", "franz")),
