@@ -158,3 +158,19 @@ def buckets() -> list[str]:
 
 def stop_backup_store() -> None:
     ssh(STORE_HOST, f"systemctl disable -q --now {UNIT} || true")
+
+
+def archive_now(database: str = "postgres") -> None:
+    """Close nixie's current WAL segment and wait until the archiver has shipped it."""
+    import time
+
+    def psql(query: str) -> str:
+        return ssh("nixie", f'sudo -n -u postgres psql -XtAq -d {database} -c "{query}"').strip()
+
+    segment = psql("SELECT pg_walfile_name(pg_switch_wal())")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") >= segment:
+            return
+        time.sleep(1)
+    raise AssertionError(f"WAL segment {segment} was not archived within 120 s")

@@ -50,18 +50,6 @@ def insert(first: int, count: int) -> None:
     )
 
 
-def archive_now() -> None:
-    """Close the current WAL segment and wait until the archiver has shipped it."""
-    segment = sql("SELECT pg_walfile_name(pg_switch_wal())")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        archived = sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
-        if archived >= segment:
-            return
-        time.sleep(1)
-    raise AssertionError(f"WAL segment {segment} was not archived within 120 s")
-
-
 @pytest.fixture(scope="module")
 def backed_up(first_deploy: DeployResult) -> Iterator[None]:
     if os.geteuid() != 0 or not shutil.which("systemd-nspawn"):
@@ -100,7 +88,7 @@ def test_point_in_time_restore_of_a_destroyed_database(backed_up: None) -> None:
     time.sleep(1.5)
     insert(FIRST_ROWS + 1, LATER_ROWS)
     assert digest()[0] == FIRST_ROWS + LATER_ROWS
-    archive_now()
+    backup_fleet.archive_now()
 
     on_host("nixie", "systemctl stop pgbouncer postgresql@17-main && rm -rf /var/lib/postgresql/17/main")
     started = time.monotonic()
