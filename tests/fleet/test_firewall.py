@@ -79,8 +79,8 @@ def _contains(network, address: str) -> bool:  # type: ignore[no-untyped-def]
 
 
 def test_each_host_reaches_only_what_its_roles_need(fleet: Fleet) -> None:
-    """Every port any fleet host listens on (or the model declares), from every fleet host, outsider
-    and this machine: open only where the model opens it, dropped everywhere else."""
+    """Every port any fleet host listens on (or the model declares), from every fleet host and from
+    outsider: open only where the model opens it, dropped everywhere else."""
     names = [host.name for host in fleet.hosts]
     listening = {name: listening_ports(run, name) for name in names}
     declared = {name: {o.port for o in firewall.openings(fleet, fleet.host(name))} for name in names}
@@ -112,9 +112,7 @@ def print_matrix(fleet: Fleet, results: dict[tuple[str, str, int], str], ports: 
             )
             if sources or port in services:
                 public = (
-                    " (also this machine and the internet)"
-                    if port in services and port in public_ports(fleet)[str(host.private_address)]
-                    else ""
+                    " (anyone)" if port in services and port in public_ports(fleet)[str(host.private_address)] else ""
                 )
                 print(
                     f"  {host.name:6} {port:5} {services.get(port, '?'):18} from {', '.join(sources) or 'nobody'}{public}"
