@@ -1,5 +1,5 @@
 """The firewall on every host: the table rendered from the roles' declarations, loaded, and kept by
-an enabled unit that loads it again at boot. (What it lets through is probed in tests/fleet/test_firewall.py.)"""
+an enabled unit that loads it again at boot. (What it lets through is probed in tests/fleet/test_ports_open.py.)"""
 
 from __future__ import annotations
 
