@@ -177,6 +177,8 @@ def database_backups(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
         _remove_database_backups(fleet, cluster)
         return
     apt.packages(name="Install pgBackRest", packages=["pgbackrest"])
+    files.directory(name="pgBackRest's configuration directory", path="/etc/pgbackrest")
+    files.directory(name="mastofleet's configuration directory", path="/etc/mastofleet")
     files.directory(name="pgBackRest's spool", path="/var/spool/pgbackrest", user="postgres", group="postgres")
     rendered = database_files(fleet, host, secrets)
     uploaded = put_files(rendered)
@@ -233,6 +235,7 @@ def side_files(fleet: Fleet, host: Host, secrets: SecretValues, secrets_document
             )
         return
     apt.packages(name="Install rclone", packages=["rclone"])
+    files.directory(name="mastofleet's configuration directory", path="/etc/mastofleet")
     files.directory(name="Backup staging directory", path=SECRETS_COPY.rsplit("/", 1)[0], mode="700")
     if secrets_document is not None:
         sensitive_file(name="Put the encrypted secrets file (not shown)", path=SECRETS_COPY, content=secrets_document)

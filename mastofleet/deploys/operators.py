@@ -72,7 +72,12 @@ def operators(fleet: Fleet, host: Host) -> None:
             )
         server.shell(
             name=f"Remove operator {name} (no longer in the model)",
-            commands=[f"pkill -KILL -u {name} || true", f"userdel --force --remove {name}"],
+            # Sessions and the user's systemd instance end cleanly first: a killed one would stay a failed unit.
+            commands=[
+                f"uid=$(id -u {name}) && (loginctl terminate-user {name} 2>/dev/null || true)"
+                f" && (pkill -KILL -u {name} || true) && userdel --force --remove {name}"
+                " && (systemctl reset-failed user@$uid.service user-runtime-dir@$uid.service 2>/dev/null || true)"
+            ],
         )
     sshd, sudoers = put_files(files_for(fleet, host, SecretValues()))
     server.shell(name="Check the sudoers file", commands=[f"visudo -cq -f {SUDOERS_FILE}"], _if=changed(sudoers))

@@ -49,13 +49,9 @@ def scan_all_ports(run: Runner, host: str, addresses: list[str]) -> dict[str, se
     )
     found: dict[str, set[int]] = {address: set() for address in addresses}
     for line in output.splitlines():
-        match = re.match(r"Host: (\S+) .*Ports: (.*)", line)
-        if not match:
-            continue
-        for entry in match.group(2).split(","):
-            port, state = entry.strip().split("/")[:2]
-            if state == "open":
-                found[match.group(1)].add(int(port))
+        match = re.match(r"Host: (\S+) .*\tPorts: ([^\t]*)", line)
+        if match:
+            found[match.group(1)] |= {int(port) for port in re.findall(r"(\d+)/open/tcp/", match.group(2))}
     return found
 
 

@@ -115,7 +115,9 @@ class FleetUnderTest:
             first_data = first_data or data
             entries.append(_ssh_entry(fleet_host_name(inventory_host.name), data))
         if self.outsider is not None:
-            entries.append(_ssh_entry(self.outsider.name, {**first_data, "ssh_hostname": self.outsider.address}))
+            # outside the fleet: no operator account there, the harness logs in as root
+            outsider = {**first_data, "ssh_hostname": self.outsider.address, "ssh_user": "root"}
+            entries.append(_ssh_entry(self.outsider.name, outsider))
         path.write_text("\n".join(entries))
         path.chmod(0o600)
         self.ssh_config = path
@@ -144,7 +146,8 @@ class FleetUnderTest:
         for inventory_host in self.inventory:
             if fleet_host_name(inventory_host.name) == name:
                 return inventory_host.data.dict()
-        return next(iter(self.inventory)).data.dict()  # the outsider: connect like the fleet's hosts
+        # the outsider: with the fleet's key, as root (it has no operator account)
+        return {**next(iter(self.inventory)).data.dict(), "ssh_user": "root"}
 
     # addresses ----------------------------------------------------------------------------------
     def address_of(self, name: str) -> str:

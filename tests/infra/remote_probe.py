@@ -8,6 +8,8 @@ is read from stdin (never a command-line argument, never printed). The result is
                                           "logged_in": bool, "sqlstate": ..., "message": ...}
     redis HOST PORT [USER]            -> {"tcp": ..., "unauthenticated": "<reply to PING>",
                                           "authenticated": "<reply to AUTH [USER], then PING>" or null}
+    redis-commands HOST PORT USER COMMAND...
+                                      -> {"tcp": ..., "auth": "<reply>", "replies": {COMMAND: "<first reply line>"}}
 """
 
 from __future__ import annotations
@@ -164,6 +166,21 @@ def redis(host: str, port: int, password: str, user: str = "") -> dict:
     return result
 
 
+def redis_commands(host: str, port: int, user: str, password: str, commands: list[str]) -> dict:
+    connection, tcp = connect(host, port)
+    result: dict = {"tcp": tcp, "auth": None, "replies": {}}
+    if connection is None:
+        return result
+    with connection:
+        result["auth"] = redis_command(connection, "AUTH", user, password)
+        for command in commands:
+            reply = redis_command(connection, *command.split())
+            if reply.startswith("$") and int(reply[1:]) >= 0:  # a bulk string: its body follows, skip it
+                receive_exactly(connection, int(reply[1:]) + 2)
+            result["replies"][command] = reply
+    return result
+
+
 def main(arguments: list[str]) -> None:
     password = read_password()
     if arguments[0] == "postgres":
@@ -172,6 +189,9 @@ def main(arguments: list[str]) -> None:
     elif arguments[0] == "redis":
         host, port = arguments[1:3]
         result = redis(host, int(port), password, arguments[3] if len(arguments) > 3 else "")
+    elif arguments[0] == "redis-commands":
+        host, port, user = arguments[1:4]
+        result = redis_commands(host, int(port), user, password, arguments[4:])
     else:
         raise SystemExit(f"unknown probe {arguments[0]}")
     print(json.dumps(result))
