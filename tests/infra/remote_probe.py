@@ -9,7 +9,8 @@ is read from stdin (never a command-line argument, never printed). The result is
     redis HOST PORT [USER]            -> {"tcp": ..., "unauthenticated": "<reply to PING>",
                                           "authenticated": "<reply to AUTH [USER], then PING>" or null}
     redis-commands HOST PORT USER COMMAND...
-                                      -> {"tcp": ..., "auth": "<reply>", "replies": {COMMAND: "<first reply line>"}}
+                                      -> {"tcp": ..., "auth": "<reply>", "replies": {COMMAND: "<first reply line>"},
+                                          "bodies": {COMMAND: "<a bulk reply's text>"}}
 """
 
 from __future__ import annotations
@@ -168,15 +169,16 @@ def redis(host: str, port: int, password: str, user: str = "") -> dict:
 
 def redis_commands(host: str, port: int, user: str, password: str, commands: list[str]) -> dict:
     connection, tcp = connect(host, port)
-    result: dict = {"tcp": tcp, "auth": None, "replies": {}}
+    result: dict = {"tcp": tcp, "auth": None, "replies": {}, "bodies": {}}
     if connection is None:
         return result
     with connection:
         result["auth"] = redis_command(connection, "AUTH", user, password)
         for command in commands:
             reply = redis_command(connection, *command.split())
-            if reply.startswith("$") and int(reply[1:]) >= 0:  # a bulk string: its body follows, skip it
-                receive_exactly(connection, int(reply[1:]) + 2)
+            if reply.startswith("$") and int(reply[1:]) >= 0:  # a bulk string: its body follows
+                body = receive_exactly(connection, int(reply[1:]) + 2)
+                result["bodies"][command] = body.decode(errors="replace")
             result["replies"][command] = reply
     return result
 

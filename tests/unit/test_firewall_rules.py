@@ -22,24 +22,42 @@ def fleet():  # type: ignore[no-untyped-def]
 
 
 def opened(fleet, name: str) -> dict[int, set[str] | None]:  # type: ignore[no-untyped-def]
-    """port -> names of who may connect (None: anyone)."""
+    """port -> names of who may connect (None: anyone), over every opening of that port."""
     result: dict[int, set[str] | None] = {}
     for opening in firewall.openings(fleet, fleet.host(name)):
-        result[opening.port] = None if opening.sources is None else {source.name for source in opening.sources}
+        if opening.sources is None or result.get(opening.port, set()) is None:
+            result[opening.port] = None
+        else:
+            result[opening.port] = (result.get(opening.port) or set()) | {source.name for source in opening.sources}
     return result
 
 
 def test_each_role_opens_its_ports_to_whom_it_needs(fleet) -> None:  # type: ignore[no-untyped-def]
+    """The Hetzner example: nixie is db, redis, lb and monitor; every exporter answers nixie (Prometheus) only."""
     app = {"freud", "fritz", "franz"}
     ssh = {"alice", "bob"}
-    assert opened(fleet, "nixie") == {22: ssh, 5432: app, 6432: app, 6379: app, 80: None, 443: None}
+    monitor = {"nixie"}
+    exporters = {9100: monitor}
+    assert opened(fleet, "nixie") == {
+        22: ssh,
+        5432: app,
+        6432: app,
+        6379: app,
+        80: None,
+        443: None,
+        **exporters,
+        **dict.fromkeys((9187, 9127, 9121, 9113, 3903, 9090, 9093), monitor),
+    }
+    balancers = {"nixie", "esme"}
     assert opened(fleet, "freud") == {
         22: ssh,
-        3000: {"nixie", "esme"},
-        4000: {"nixie", "esme"},
-        4001: {"nixie", "esme"},
+        3000: balancers,
+        4000: balancers | monitor,
+        4001: balancers | monitor,
+        9394: monitor,
+        **exporters,
     }
-    assert opened(fleet, "esme") == {22: ssh, 80: None, 443: None}
+    assert opened(fleet, "esme") == {22: ssh, 80: None, 443: None, 9113: monitor, 3903: monitor, **exporters}
 
 
 def test_ssh_is_open_to_the_operators_networks_only(fleet) -> None:  # type: ignore[no-untyped-def]
