@@ -2,8 +2,7 @@
 (mastofleet.testing.backup_fleet). Used by tests/fleet/test_backup.py and bench/backup.py only, so
 the shared local fleet never archives WAL to a store that is not running otherwise."""
 
-from mastofleet.local.access import connection
-from mastofleet.local.machines import MACHINES
+from mastofleet.local.inventory import local_host
 from mastofleet.testing.backup_fleet import BUCKET, ca_path, endpoint
 
 _BACKUP = {
@@ -18,11 +17,7 @@ _BACKUP = {
 
 
 def _host(name):
-    address = str(MACHINES[name].address)
-    return (
-        name,
-        {**connection(name, address), "private_address": address, "public_address": address, "backup": _BACKUP},
-    )
+    return local_host(name, backup=_BACKUP)
 
 
 db = [_host("nixie")]
@@ -30,5 +25,6 @@ redis = [_host("nixie")]
 lb = [_host("nixie")]
 app = [_host("freud"), _host("fritz"), _host("franz")]
 edge = [_host("esme")]
+monitor = [_host("nixie")]
 # group_data/local.py applies to the hosts of a group named `local` (pyinfra names one after the file)
 local = [_host(name) for name in ("nixie", "freud", "fritz", "franz", "esme")]
