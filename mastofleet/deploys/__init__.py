@@ -70,4 +70,5 @@ ROLE_FIREWALL: list[tuple[Applies, FirewallRules]] = [
     (_has(Role.lb), nginx.firewall_rules),
     (_has(Role.edge), edge.firewall_rules),
     (lambda fleet, host: True, exporters.firewall_rules),
+    (_has(Role.monitor), monitoring.firewall_rules),
 ]

@@ -46,7 +46,9 @@ def test_each_role_opens_its_ports_to_whom_it_needs(fleet) -> None:  # type: ign
         80: None,
         443: None,
         **exporters,
-        **dict.fromkeys((9187, 9127, 9121, 9113, 3903, 9090, 9093), monitor),
+        **dict.fromkeys((9187, 9127, 9121, 9113, 3903), monitor),
+        # Prometheus and Alertmanager: scraped by Prometheus itself, read by the operators
+        **dict.fromkeys((9090, 9093), monitor | ssh),
     }
     balancers = {"nixie", "esme"}
     assert opened(fleet, "freud") == {
