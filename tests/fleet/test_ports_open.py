@@ -103,7 +103,9 @@ def test_each_host_reaches_only_what_its_roles_need(fleet: Fleet) -> None:
 def print_matrix(fleet: Fleet, results: dict[tuple[str, str, int], str], ports: list[int]) -> None:
     print("\nports-open matrix (host x port x from where; every other host/port pair: dropped)")
     for host in fleet.hosts:
-        services = {o.port: o.service for o in firewall.openings(fleet, host)}
+        services: dict[int, str] = {}
+        for opening in firewall.openings(fleet, host):
+            services[opening.port] = " + ".join(filter(None, [services.get(opening.port), opening.service]))
         for port in ports:
             sources = sorted(
                 source
@@ -115,7 +117,7 @@ def print_matrix(fleet: Fleet, results: dict[tuple[str, str, int], str], ports: 
                     " (anyone)" if port in services and port in public_ports(fleet)[str(host.private_address)] else ""
                 )
                 print(
-                    f"  {host.name:6} {port:5} {services.get(port, '?'):18} from {', '.join(sources) or 'nobody'}{public}"
+                    f"  {host.name:6} {port:5} {services.get(port, '?'):30} from {', '.join(sources) or 'nobody'}{public}"
                 )
     print(f"  ssh (22) on every host from {GATEWAY} (this machine: operators' sources) only")
 
