@@ -151,8 +151,8 @@ def redis_files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigF
     ]
 
 
-class StanzaMissing(FactBase[bool]):
-    """True when the repository has no stanza yet (a first deploy), false when it has one or cannot be asked."""
+class StanzaMissing(FactBase[bool | None]):
+    """True when the repository has no stanza yet, false when it has one; None before pgBackRest is installed."""
 
     def requires_command(self, *args: object, **kwargs: object) -> str:
         return "pgbackrest"
@@ -160,7 +160,7 @@ class StanzaMissing(FactBase[bool]):
     def command(self, stanza: str) -> str:
         return f"pgbackrest --stanza={stanza} --output=json info 2>/dev/null || true"
 
-    def process(self, output: list[str]) -> bool:
+    def process(self, output: list[str]) -> bool | None:
         return '"missing stanza path"' in "".join(output)
 
 
@@ -185,15 +185,22 @@ def database_backups(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     by_path = dict(zip([item.path for item in rendered], uploaded, strict=True))
     archive = by_path[rendered[1].path]
     units = [meta for item, meta in zip(rendered, uploaded, strict=True) if item.path.startswith(SYSTEMD_DIRECTORY)]
-    # archive_mode takes a restart; the command alone a reload (a restart covers both).
-    restart_service(cluster, changed(archive))
-    if current_host.get_fact(StanzaMissing, stanza=stanza(fleet), _sudo=True, _sudo_user="postgres"):
+    # Unknown (None) on the first run, when pgBackRest is only about to be installed: then the command
+    # itself asks the repository, and creates the stanza only where there is none.
+    missing = current_host.get_fact(StanzaMissing, stanza=stanza(fleet), _sudo=True, _sudo_user="postgres")
+    if missing is None or missing:
+        name = stanza(fleet)
         server.shell(
-            name=f"Create the pgBackRest stanza {stanza(fleet)}",
-            commands=[f"pgbackrest --stanza={stanza(fleet)} stanza-create"],
+            name=f"Create the pgBackRest stanza {name}",
+            commands=[
+                f"if pgbackrest --stanza={name} --output=json info | grep -q '\"missing stanza path\"';"
+                f" then pgbackrest --stanza={name} stanza-create; fi"
+            ],
             _sudo=True,
             _sudo_user="postgres",
         )
+    # archive_mode takes a restart; the command alone a reload (a restart covers both).
+    restart_service(cluster, changed(archive))
     systemd.daemon_reload(name="Reload systemd units", _if=changed(units))
     for kind in KINDS:
         systemd.service(

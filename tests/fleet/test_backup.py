@@ -132,7 +132,10 @@ def test_the_archive_queue_cannot_fill_the_disk(backed_up: None) -> None:
         waiting = int(
             on_host("nixie", "ls /var/lib/postgresql/17/main/pg_wal/archive_status | grep -c '[.]ready$' || true")
         )
-        log = on_host("nixie", "tail -n 400 /var/log/postgresql/postgresql-17-main.log")
+        log = on_host(
+            "nixie",
+            "tail -n 400 /var/log/postgresql/postgresql-17-main.log; cat /var/log/pgbackrest/*archive-push*.log",
+        )
         print(f"\nWAL waiting for the unreachable bucket after 640 MB of WAL: {waiting * 16} MB (guard 256 MB)")
         assert "because archive queue exceeded" in log, "pgBackRest did not report dropping WAL"
         assert waiting * 16 <= 256 + 3 * 16, f"{waiting} segments wait for the archive"
