@@ -1,8 +1,9 @@
 """The backup bucket of the local fleet: an S3 server with TLS on `outsider`.
 
 pgBackRest speaks S3 over TLS only, so the store for backups is Debian's python3-moto in server mode
-with a certificate of a CA made here (`backup_store_directory()`), on port 9443 of outsider, next
-to the plain-http media store of `media_fleet`. moto keeps objects in memory: a restart of the unit
+on outsider's loopback behind nginx, which terminates TLS on port 9443 with a certificate of a CA made
+here (`backup_store_directory()`); moto's own TLS (werkzeug) drops kept-alive connections without a
+TLS close, which pgBackRest rightly refuses. It runs next to the plain-http media store of `media_fleet`. moto keeps objects in memory: a restart of the unit
 (or of outsider) empties the bucket; `start_backup_store` therefore starts it only when it is not
 already serving. It stands in for DigitalOcean Spaces / Hetzner's object storage, which cannot be
 reached from here.
@@ -18,6 +19,7 @@ from mastofleet.testing.media_fleet import ssh, wait_for
 
 STORE_HOST = "outsider"
 STORE_PORT = 9443
+MOTO_PORT = 9001  # on outsider's loopback, behind nginx
 BUCKET = "hachyderm-backups"
 UNIT = "mastofleet-test-backup-s3.service"
 REMOTE_DIRECTORY = "/etc/mastofleet-test-backup-s3"
@@ -27,11 +29,29 @@ Description=moto S3 server with TLS for the local fleet's backups (objects in me
 After=network.target
 
 [Service]
-ExecStart=/usr/bin/python3 -m moto.server -H {{address}} -p {STORE_PORT} -c {REMOTE_DIRECTORY}/server.pem -k {REMOTE_DIRECTORY}/server.key
+ExecStart=/usr/bin/python3 -m moto.server -H 127.0.0.1 -p {MOTO_PORT}
 Restart=on-failure
 
 [Install]
 WantedBy=multi-user.target
+"""
+
+
+PROXY = f"""# TLS in front of the local backup store (moto on loopback), for pgBackRest.
+server {{
+    listen {{address}}:{STORE_PORT} ssl;
+    ssl_certificate {REMOTE_DIRECTORY}/server.pem;
+    ssl_certificate_key {REMOTE_DIRECTORY}/server.key;
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    proxy_buffering off;
+    location / {{
+        proxy_pass http://127.0.0.1:{MOTO_PORT};
+        proxy_http_version 1.1;
+        proxy_set_header Host $http_host;
+        proxy_read_timeout 600s;
+    }}
+}}
 """
 
 
@@ -110,8 +130,10 @@ def make_certificates() -> None:
 
 
 def serving() -> bool:
+    """moto answers on outsider's loopback and nginx in front of it."""
     address = MACHINES[STORE_HOST].address
-    return ssh(STORE_HOST, f"nc -z -w 1 {address} {STORE_PORT} && echo up || true").strip() == "up"
+    check = f"nc -z -w 1 127.0.0.1 {MOTO_PORT} && nc -z -w 1 {address} {STORE_PORT} && echo up || true"
+    return ssh(STORE_HOST, check).strip() == "up"
 
 
 def start_backup_store(fresh: bool = False) -> str:
@@ -132,7 +154,9 @@ def start_backup_store(fresh: bool = False) -> str:
                 stdin=(directory / name).read_text(),
             )
         ssh(STORE_HOST, f"cat > /etc/systemd/system/{UNIT}", stdin=SERVICE.replace("{address}", address))
+        ssh(STORE_HOST, "cat > /etc/nginx/conf.d/mastofleet-backup-s3.conf", stdin=PROXY.replace("{address}", address))
         ssh(STORE_HOST, f"systemctl daemon-reload && systemctl enable -q {UNIT} && systemctl restart {UNIT}")
+        ssh(STORE_HOST, "nginx -t -q && systemctl enable -q nginx && systemctl reload-or-restart nginx")
         assert wait_for(serving, 60), f"the backup S3 server on {STORE_HOST} did not start"
     client().create_bucket(Bucket=BUCKET) if BUCKET not in buckets() else None
     return endpoint()
