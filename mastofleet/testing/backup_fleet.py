@@ -144,7 +144,9 @@ def start_backup_store(fresh: bool = False) -> str:
         address = MACHINES[STORE_HOST].address
         ssh(
             STORE_HOST,
-            "DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-moto python3-flask-cors >/dev/null",
+            "export DEBIAN_FRONTEND=noninteractive; packages='python3-moto python3-flask-cors nginx';"
+            " apt-get install -y -q $packages >/dev/null 2>&1 || { apt-get update -q >/dev/null"
+            " && apt-get install -y -q $packages >/dev/null; }; command -v nginx >/dev/null && install -d /etc/nginx/conf.d",
         )
         ssh(STORE_HOST, f"install -d -m 700 {REMOTE_DIRECTORY}")
         for name in ("server.pem", "server.key"):
