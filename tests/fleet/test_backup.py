@@ -128,10 +128,15 @@ def test_the_archive_queue_cannot_fill_the_disk(backed_up: None) -> None:
         sql("CREATE TABLE IF NOT EXISTS security_wal_filler (n integer)")
         for _ in range(40):  # 40 segments of 16 MB: 640 MB of WAL, far above the guard
             sql("INSERT INTO security_wal_filler VALUES (1); SELECT pg_switch_wal()")
-        time.sleep(5)
-        waiting = int(
-            on_host("nixie", "ls /var/lib/postgresql/17/main/pg_wal/archive_status | grep -c '[.]ready$' || true")
-        )
+        # PostgreSQL's archiver waits a minute after three failures in a row before it tries again.
+        deadline = time.monotonic() + 240
+        while True:
+            waiting = int(
+                on_host("nixie", "ls /var/lib/postgresql/17/main/pg_wal/archive_status | grep -c '[.]ready$' || true")
+            )
+            if waiting * 16 <= 256 + 3 * 16 or time.monotonic() > deadline:
+                break
+            time.sleep(5)
         log = on_host(
             "nixie",
             "tail -n 400 /var/log/postgresql/postgresql-17-main.log; cat /var/log/pgbackrest/*archive-push*.log",
