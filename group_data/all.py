@@ -84,3 +84,6 @@ operators = [
         "source_cidrs": ["192.0.2.64/27"],
     },
 ]
+
+# Backups: pgBackRest to a bucket of their own (never the public media bucket), in the same store.
+backup = {"bucket": "hachyderm-backups"}

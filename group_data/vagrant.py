@@ -7,3 +7,6 @@ tls = {"mode": "self-signed"}
 
 secrets_file = ".vagrant/mastofleet-secrets.json"
 age_key_file = ".vagrant/mastofleet.age-key"
+
+# Vagrant reaches the VMs through its NAT network (as the `vagrant` user, which is no operator's).
+access = {"ssh_sources": ["10.0.2.0/24"]}

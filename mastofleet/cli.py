@@ -104,6 +104,20 @@ def _media(arguments: argparse.Namespace) -> int:
     return handler(arguments.inventory)
 
 
+def _backup(arguments: argparse.Namespace) -> int:
+    from mastofleet import backup_command
+
+    try:
+        if arguments.backup_command == "now":
+            return backup_command.now(arguments.inventory, arguments.type)
+        if arguments.backup_command == "list":
+            return backup_command.list_backups(arguments.inventory)
+        return backup_command.restore(arguments.inventory, arguments.to, arguments.yes)
+    except backup_command.BackupError as error:
+        print(f"mastofleet: {error}", file=sys.stderr)
+        return 1
+
+
 def _reference(arguments: argparse.Namespace) -> int:
     from mastofleet.reference import reference_markdown
 
@@ -190,6 +204,18 @@ def parser() -> argparse.ArgumentParser:
     ):
         media_commands.add_parser(name, help=text).add_argument("inventory")
     media.set_defaults(handler=_media)
+
+    backups = commands.add_parser("backup", help="database backups: now | list | restore --to TIME")
+    backup_commands = backups.add_subparsers(dest="backup_command", required=True)
+    backup_now = backup_commands.add_parser("now", help="a pgBackRest backup now, and the Redis dump and secrets")
+    backup_now.add_argument("inventory")
+    backup_now.add_argument("--type", default="full", help="full (default), diff or incr")
+    backup_commands.add_parser("list", help="the backups and archived WAL in the bucket").add_argument("inventory")
+    backup_restore = backup_commands.add_parser("restore", help="bring the db host to a point in time")
+    backup_restore.add_argument("inventory")
+    backup_restore.add_argument("--to", required=True, help="the point, e.g. '2026-11-27 14:05:00+00:00'")
+    backup_restore.add_argument("--yes", action="store_true", help="really replace the database")
+    backups.set_defaults(handler=_backup)
 
     reference = commands.add_parser("reference", help="print the configuration reference (markdown)")
     reference.set_defaults(handler=_reference)

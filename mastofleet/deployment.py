@@ -11,13 +11,16 @@ from pyinfra.api.exceptions import PyinfraError
 
 from mastofleet import disk_guard, rollout, run_record
 from mastofleet.deploys import (
+    backup,
     base,
     edge,
     exporters,
+    firewall,
     mastodon,
     mastodon_exporter,
     monitoring,
     nginx,
+    operators,
     pgbouncer,
     postgres,
     redis,
@@ -52,6 +55,13 @@ def _fleet_and_secrets(inventory_id: int) -> tuple[Fleet, SecretValues]:
     return fleet, SecretValues(values)
 
 
+def secrets_document() -> str | None:
+    """The fleet's age-encrypted secrets file as it is (backed up next to the database)."""
+    first = next(iter(current_inventory))
+    path = SecretStore.for_fleet_data(first.data.dict(), os.getcwd()).path
+    return path.read_text() if path is not None and path.is_file() else None
+
+
 def current_fleet() -> tuple[Fleet, SecretValues]:
     """The validated fleet of the inventory pyinfra is running, and its secrets (in memory only)."""
     from pyinfra.context import ctx_inventory
@@ -72,6 +82,8 @@ def deploy_current_host() -> None:
     rollback_release = current_host.data.get(ROLLBACK_RELEASE)
     if not host.has(Role.retired):
         base.base(fleet, host)
+        operators.operators(fleet, host)
+        firewall.firewall(fleet, host)
     kept = frozenset[str]()
     if host.has(Role.db):
         disk_guard.require_healthy_disk(fleet, host)
@@ -79,8 +91,11 @@ def deploy_current_host() -> None:
         postgres.postgresql(fleet, host, secrets, kept)
         if fleet.pgbouncer.enabled:
             pgbouncer.pgbouncer(fleet, host, secrets, kept)
+        backup.database_backups(fleet, host, secrets)
     if any(host.has(role) for role in REDIS_ROLES):
         redis.redis(fleet, host, secrets)
+    if host.has(Role.redis):
+        backup.side_files(fleet, host, secrets, secrets_document())
     if host.has(Role.search):
         search.search(fleet, host)
     first = bool(fleet.app_hosts) and host.name == fleet.app_hosts[0].name

@@ -38,6 +38,9 @@ FLEET_SECTIONS = (
     "hetzner",
     "monitoring",
     "doctor",
+    "access",
+    "firewall",
+    "backup",
 )
 VERSION_OVERRIDE = "mastodon_version"  # `--data mastodon_version=v4.6.6`: upgrade without editing group_data
 HOST_FIELDS = (

@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mastofleet.access_model import Access, Backup, Firewall
 from mastofleet.problems import Problem
 from mastofleet.queues import QUEUES, SCHEDULER_QUEUE
 from mastofleet.secrets_reference import MASTODON_SECRETS, SecretReference, secret_name
@@ -247,8 +248,9 @@ class Redis(Strict):
 
     port: int = Field(6379, ge=1, le=65535, description="REDIS_PORT.")
     password: SecretReference = Field(
-        "secret:redis_password", description="requirepass / REDIS_PASSWORD, by reference."
+        "secret:redis_password", description="Password of the app's ACL user / REDIS_PASSWORD, by reference."
     )
+    app_user: str = Field("mastodon", description="ACL user the app logs in as (REDIS_USER); the default user is off.")
     maxmemory_mb: int | None = Field(None, ge=1, description="maxmemory; unset means no limit.")
 
 
@@ -259,7 +261,7 @@ class SidekiqRedis(Redis):
         6381, ge=1, le=65535, description="SIDEKIQ_REDIS_PORT; differs from the others' so they may share a host."
     )
     password: SecretReference = Field(
-        "secret:sidekiq_redis_password", description="requirepass / SIDEKIQ_REDIS_PASSWORD, by reference."
+        "secret:sidekiq_redis_password", description="Password of the app's ACL user / SIDEKIQ_REDIS_PASSWORD."
     )
 
 
@@ -270,7 +272,7 @@ class CacheRedis(Redis):
         6380, ge=1, le=65535, description="CACHE_REDIS_PORT; differs from the others' so they may share a host."
     )
     password: SecretReference = Field(
-        "secret:cache_redis_password", description="requirepass / CACHE_REDIS_PASSWORD, by reference."
+        "secret:cache_redis_password", description="Password of the app's ACL user / CACHE_REDIS_PASSWORD."
     )
     maxmemory_mb: int = Field(1024, ge=1, description="maxmemory: the cache never grows past it.")
     maxmemory_policy: Literal["allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu"] = Field(
@@ -575,6 +577,9 @@ class Fleet(Strict):
     hetzner: Hetzner | None = Field(None, description="Hetzner Cloud settings for `mastofleet provision`.")
     monitoring: Monitoring = Field(default_factory=Monitoring)
     doctor: Doctor = Field(default_factory=Doctor)
+    access: Access = Field(default_factory=Access)
+    firewall: Firewall = Field(default_factory=Firewall)
+    backup: Backup | None = None
 
     def with_role(self, role: Role) -> list[Host]:
         return [host for host in self.hosts if host.has(role)]
@@ -636,6 +641,9 @@ class Fleet(Strict):
             names.add(secret_name(self.smtp.password))
         if self.monitor_host and self.monitoring.alertmanager.enabled:
             names |= {secret_name(r.webhook_url) for r in self.monitoring.alertmanager.receivers if r.webhook_url}
+        if self.backup:
+            names.add(secret_name(self.backup.access_key))
+            names.add(secret_name(self.backup.secret_key))
         return names
 
 
@@ -1156,6 +1164,8 @@ def _monitoring(fleet: Fleet) -> list[Problem]:
     return problems
 
 
+from mastofleet.access_rules import ACCESS_RULES  # noqa: E402 - the rules need Fleet defined
+
 RULES = (
     _roles_present,
     _single_primaries,
@@ -1173,4 +1183,5 @@ RULES = (
     _operators,
     _hetzner_network,
     _monitoring,
+    *ACCESS_RULES,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from mastofleet.access_model import Access, Backup, Firewall
 from mastofleet.model import (
     Alertmanager,
     CacheRedis,
@@ -55,6 +56,9 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("monitoring.alertmanager", Alertmanager),
     ("monitoring.alertmanager.receivers", Receiver),
     ("doctor", Doctor),
+    ("access", Access),
+    ("firewall", Firewall),
+    ("backup", Backup),
     ("host (inventory data)", Host),
     ("web (app hosts)", Web),
     ("streaming (app hosts)", Streaming),

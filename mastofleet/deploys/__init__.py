@@ -1,18 +1,22 @@
-"""One `@deploy()` per role; `ROLE_FILES` lists which files each role renders on which hosts."""
+"""One `@deploy()` per role; `ROLE_FILES` lists which files each role renders on which hosts, and
+`ROLE_FIREWALL` which ports each role opens to whom (a role that listens adds its entry here)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from mastofleet.deploys import (
+    backup,
     base,
     edge,
     exporters,
+    firewall,
     mastodon,
     mastodon_exporter,
     media_migration,
     monitoring,
     nginx,
+    operators,
     pgbouncer,
     postgres,
     redis,
@@ -22,6 +26,7 @@ from mastofleet.deploys import (
     web,
 )
 from mastofleet.files import RoleFiles
+from mastofleet.firewall import FirewallRules
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.redis_servers import REDIS_ROLES
 
@@ -34,9 +39,13 @@ def _has(role: Role) -> Applies:
 
 ROLE_FILES: list[tuple[Applies, RoleFiles]] = [
     (lambda fleet, host: True, base.files_for),
+    (lambda fleet, host: True, operators.files_for),
+    (lambda fleet, host: fleet.firewall.enabled, firewall.files_for),
     (_has(Role.db), postgres.files_for),
     (lambda fleet, host: host.has(Role.db) and fleet.pgbouncer.enabled, pgbouncer.files_for),
+    (lambda fleet, host: host.has(Role.db) and fleet.backup is not None, backup.database_files),
     (lambda fleet, host: any(host.has(role) for role in REDIS_ROLES), redis.files_for),
+    (lambda fleet, host: host.has(Role.redis) and fleet.backup is not None, backup.redis_files),
     (_has(Role.search), search.files_for),
     (_has(Role.app), mastodon.files_for),
     (_has(Role.app), web.files_for),
@@ -48,4 +57,18 @@ ROLE_FILES: list[tuple[Applies, RoleFiles]] = [
     (_has(Role.edge), media_migration.files_for),
     (lambda fleet, host: True, exporters.files_for),
     (_has(Role.monitor), monitoring.files_for),
+]
+
+ROLE_FIREWALL: list[tuple[Applies, FirewallRules]] = [
+    (lambda fleet, host: True, base.firewall_rules),
+    (_has(Role.db), postgres.firewall_rules),
+    (lambda fleet, host: host.has(Role.db) and fleet.pgbouncer.enabled, pgbouncer.firewall_rules),
+    (lambda fleet, host: any(host.has(role) for role in REDIS_ROLES), redis.firewall_rules),
+    (_has(Role.search), search.firewall_rules),
+    (_has(Role.app), web.firewall_rules),
+    (_has(Role.app), streaming.firewall_rules),
+    (_has(Role.lb), nginx.firewall_rules),
+    (_has(Role.edge), edge.firewall_rules),
+    (lambda fleet, host: True, exporters.firewall_rules),
+    (_has(Role.monitor), monitoring.firewall_rules),
 ]

@@ -6,6 +6,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import apt, files, server, systemd
 
 from mastofleet.files import ConfigFile, SecretValues
+from mastofleet.firewall import Opening, from_operators
 from mastofleet.model import Fleet, Host
 from mastofleet.operations import changed, put_files
 from mastofleet.templating import render
@@ -37,6 +38,10 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
         ConfigFile("/etc/locale.conf", render("base/locale.j2", locale=LOCALE)),
         ConfigFile("/etc/locale.gen", f"{LOCALE} UTF-8\n"),
     ]
+
+
+def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
+    return [Opening("ssh", 22, from_operators(fleet))]
 
 
 @deploy("Base system")

@@ -16,6 +16,7 @@ from mastofleet.deploys import media_migration
 from mastofleet.deploys.exporters import NGINX_METRICS_LOG
 from mastofleet.deploys.nginx import certificate_paths, ensure_certificate
 from mastofleet.files import ConfigFile, SecretValues
+from mastofleet.firewall import ANYWHERE, Opening
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.operations import changed, put_files, service_running
 from mastofleet.templating import render
@@ -62,6 +63,10 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
         ConfigFile(TLS_INCLUDE, render("edge/tls.conf.j2", certificate=certificate, certificate_key=key)),
         ConfigFile(CONFIGURATION, site),
     ]
+
+
+def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
+    return [Opening("edge http", 80, ANYWHERE), Opening("edge https", 443, ANYWHERE)]
 
 
 @deploy("Edge caching proxy")

@@ -16,6 +16,7 @@ from pyinfra.api import FactBase, deploy
 from pyinfra.operations import apt, files, postgres, server
 
 from mastofleet.files import ConfigFile, SecretValues
+from mastofleet.firewall import Opening, from_roles
 from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, runs_nginx
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.operations import changed, install_without_starting, put_files, service_running
@@ -183,6 +184,12 @@ def monitoring_role() -> None:
         postgres.sql(
             name=f"Grant pg_monitor to {MONITORING_ROLE}", sql=f"GRANT pg_monitor TO {MONITORING_ROLE}", **as_postgres
         )
+
+
+def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
+    """Every metrics endpoint of this host (exporters, Mastodon's, streaming, Prometheus), to the monitor host."""
+    monitor = from_roles(fleet, Role.monitor)
+    return [Opening(f"metrics {endpoint.job}", endpoint.port, monitor) for endpoint in host_endpoints(fleet, host)]
 
 
 @deploy("Exporters")

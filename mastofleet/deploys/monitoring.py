@@ -11,7 +11,14 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files, server, systemd
 
 from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, metrics_endpoints
+from mastofleet.firewall import Opening, from_operators
+from mastofleet.metrics_endpoints import (
+    ALERTMANAGER_PORT,
+    PROMETHEUS_PORT,
+    MetricsEndpoint,
+    host_endpoints,
+    metrics_endpoints,
+)
 from mastofleet.model import Fleet, Host
 from mastofleet.operations import changed, install_without_starting, put_files, service_running
 from mastofleet.secrets_reference import secret_name
@@ -110,6 +117,14 @@ def alertmanager_files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[
 
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
     return prometheus_files(fleet, host) + alertmanager_files(fleet, host, secrets)
+
+
+def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
+    """Prometheus' (and Alertmanager's) web interface and API to the operators, from where they connect."""
+    openings = [Opening("prometheus for operators", PROMETHEUS_PORT, from_operators(fleet))]
+    if fleet.monitoring.alertmanager.enabled:
+        openings.append(Opening("alertmanager for operators", ALERTMANAGER_PORT, from_operators(fleet)))
+    return openings
 
 
 @deploy("Monitoring")

@@ -8,6 +8,7 @@ from pyinfra.facts.files import File, FindFiles, Link
 from pyinfra.operations import apt, files, server
 
 from mastofleet.files import ConfigFile, SecretValues
+from mastofleet.firewall import ANYWHERE, Opening
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.operations import changed, put_files, restart_command, service_running
 from mastofleet.templating import render
@@ -148,6 +149,10 @@ def drained_host(fleet: Fleet) -> str | None:
         if active == drained_variant(app.name):
             return app.name
     return None
+
+
+def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
+    return [Opening("nginx http", 80, ANYWHERE), Opening("nginx https", 443, ANYWHERE)]
 
 
 @deploy("nginx load balancer")

@@ -7,7 +7,8 @@ from pyinfra.operations import apt
 
 from mastofleet.deploys import postgres
 from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.model import Fleet, Host
+from mastofleet.firewall import Opening, from_roles
+from mastofleet.model import Fleet, Host, Role
 from mastofleet.operations import changed, put_files, service_running
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
@@ -36,6 +37,10 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[s
         ),
         ConfigFile(HBA_FILE, hba.content, mode="640", user="postgres", group="postgres"),
     ]
+
+
+def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
+    return [Opening("pgbouncer", fleet.pgbouncer.port, from_roles(fleet, Role.app, Role.retired))]
 
 
 @deploy("PgBouncer")

@@ -12,6 +12,7 @@ from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand, deplo
 from pyinfra.operations import apt, postgres, server
 
 from mastofleet.files import ConfigFile, SecretValues
+from mastofleet.firewall import Opening, from_roles
 from mastofleet.model import Fleet, Host, Postgres, Role
 from mastofleet.operations import changed, put_files, service_running
 from mastofleet.secrets_reference import secret_name
@@ -138,6 +139,11 @@ def set_role_password(role: str, password: str) -> None:
         _sudo=True,
         _sudo_user="postgres",
     )
+
+
+def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
+    # The app hosts (migrations go straight to PostgreSQL), and retired ones until pg_hba lets them go.
+    return [Opening("postgresql", fleet.postgres.port, from_roles(fleet, Role.app, Role.retired))]
 
 
 @deploy("PostgreSQL")

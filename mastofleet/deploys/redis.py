@@ -5,17 +5,42 @@ loopback and the private address, behind its own password; the cache keeps nothi
 
 from __future__ import annotations
 
+import hashlib
+
 from pyinfra import host as current_host
 from pyinfra.api import deploy
 from pyinfra.facts.files import File
-from pyinfra.operations import apt, files, systemd
+from pyinfra.operations import apt, files, server, systemd
 
 from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.model import Fleet, Host
+from mastofleet.firewall import Opening, from_roles
+from mastofleet.model import Fleet, Host, Role
 from mastofleet.operations import changed, put_files, service_running
 from mastofleet.redis_servers import PURPOSES, RedisServer, servers_on
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
+
+# The operators' own Redis user, with every command: its password is made on the host at the first
+# deploy and never leaves it (root-only); redis.conf includes the user's line, kept as a SHA-256.
+ADMIN_USER = "admin"
+ADMIN_PASSWORD_FILE = "/etc/redis/admin.password"
+ADMIN_ACL_FILE = "/etc/redis/mastofleet-admin.acl.conf"
+
+
+def admin_user() -> None:
+    """Create the admin user's password and ACL line once (a rerun keeps them)."""
+    if current_host.get_fact(File, path=ADMIN_ACL_FILE):
+        return
+    server.shell(
+        name="Create the Redis admin user (its password stays on this host, root only)",
+        commands=[
+            f"install -d -m 755 /etc/redis && umask 077"
+            f" && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n' > {ADMIN_PASSWORD_FILE}"
+            f" && printf 'user {ADMIN_USER} on #%s ~* &* +@all\\n'"
+            f" \"$(tr -d '\\n' < {ADMIN_PASSWORD_FILE} | sha256sum | cut -d' ' -f1)\" > {ADMIN_ACL_FILE}"
+            f" && chown redis:redis {ADMIN_ACL_FILE} && chmod 640 {ADMIN_ACL_FILE}"
+        ],
+    )
 
 
 def config_file(fleet: Fleet, host: Host, redis_server: RedisServer, secrets: SecretValues) -> ConfigFile:
@@ -27,7 +52,9 @@ def config_file(fleet: Fleet, host: Host, redis_server: RedisServer, secrets: Se
             host=host,
             server=redis_server,
             redis=redis_server.settings,
-            password=secrets[secret_name(redis_server.settings.password)],
+            # the password only as its SHA-256: the ACL user's, never in the clear in the file
+            admin_file=ADMIN_ACL_FILE,
+            password_hash=hashlib.sha256(secrets[secret_name(redis_server.settings.password)].encode()).hexdigest(),
         ),
         mode="640",
         user="redis",
@@ -74,16 +101,28 @@ def retire_servers(host: Host, running: list[RedisServer]) -> None:
             files.file(name=f"Remove {purpose.config_path}", path=purpose.config_path, present=False)
 
 
+def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
+    """Each Redis server of this host, to the app hosts (and retired ones until they are gone)."""
+    sources = from_roles(fleet, Role.app, Role.retired)
+    return [
+        Opening(f"redis {server.purpose.name}", server.settings.port, sources) for server in servers_on(fleet, host)
+    ]
+
+
 @deploy("Redis")
 def redis(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
     Install Debian's Redis and run each Redis server the model gives this host: the main one
     (`redis-server`, RDB snapshots and the append-only file on, never evicting), the Sidekiq Redis
     (`redis-server@sidekiq`, the same) and the cache Redis (`redis-server@cache`: nothing on disk,
-    maxmemory with an LRU policy). Each listens on loopback and the private address only, behind its
-    own password. A Redis the host no longer runs is stopped and disabled.
+    maxmemory with an LRU policy). Each listens on loopback and the private address only; the app
+    logs in as its own ACL user, which may not administer the server or wipe it, and the nameless
+    default user is off; operators administer it as `admin`, whose password is made on the host and
+    stays there (`/etc/redis/admin.password`, root only). A Redis the host no longer runs is stopped
+    and disabled.
     """
     apt.packages(name="Install Redis", packages=["redis-server"])
+    admin_user()
     running = servers_on(fleet, host)
     for redis_server in running:
         run_server(fleet, host, redis_server, secrets)

@@ -13,6 +13,7 @@ from pyinfra.operations import apt, server
 
 from mastofleet.deploys.mastodon import Release
 from mastofleet.files import ConfigFile, SecretValues
+from mastofleet.firewall import Opening, from_roles
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.operations import changed, put_files, service_running
 from mastofleet.search import search_endpoint, search_settings
@@ -90,6 +91,18 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
             **owner,
         ),
     ]
+
+
+TRANSPORT_PORT = 9300  # the nodes' own protocol (discovery, shards), Elasticsearch's and OpenSearch's default
+
+
+def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
+    """HTTP to the app hosts (the app and `tootctl search deploy`); the transport port to the other nodes."""
+    openings = [Opening("search http", search_settings(fleet).port, from_roles(fleet, Role.app))]
+    others = from_roles(fleet, Role.search, but=host)
+    if others:
+        openings.append(Opening("search transport", TRANSPORT_PORT, others))
+    return openings
 
 
 @deploy("Search")

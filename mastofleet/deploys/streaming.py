@@ -7,7 +7,8 @@ from pyinfra.api import deploy
 from mastofleet.deploys.mastodon import Application, shared_environment_path, shared_streaming_code_path
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY, PendingRestart, unit_context
 from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.model import Fleet, Host
+from mastofleet.firewall import Opening, from_roles
+from mastofleet.model import Fleet, Host, Role
 from mastofleet.operations import changed, enable_service, put_files, restart_needed, stale_check
 from mastofleet.templating import render
 
@@ -26,6 +27,13 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
             render("systemd/mastodon-streaming.service.j2", **context),
         ),
     ]
+
+
+def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
+    if host.streaming is None:
+        return []
+    sources = from_roles(fleet, Role.lb, Role.edge)
+    return [Opening(f"streaming@{port}", port, sources) for port in host.streaming.ports]
 
 
 @deploy("Mastodon streaming")

@@ -7,7 +7,8 @@ from pyinfra.api import deploy
 from mastofleet.deploys.mastodon import Application
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY, PendingRestart, start_units, unit_context
 from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.model import Fleet, Host
+from mastofleet.firewall import Opening, from_roles
+from mastofleet.model import Fleet, Host, Role
 from mastofleet.operations import put_files
 from mastofleet.templating import render
 
@@ -21,6 +22,12 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
             render("systemd/mastodon-web.service.j2", **unit_context(fleet, host, web=host.web)),
         )
     ]
+
+
+def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
+    if host.web is None:
+        return []
+    return [Opening("puma", host.web.port, from_roles(fleet, Role.lb, Role.edge))]
 
 
 @deploy("Mastodon web")

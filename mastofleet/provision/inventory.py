@@ -10,6 +10,7 @@ set, and the answer is cached in the state file; without a token the cache is us
 
 from __future__ import annotations
 
+import getpass
 import os
 import runpy
 from pathlib import Path
@@ -65,9 +66,13 @@ class HetznerInventory:
         """(name, data) for a group list: declared values plus what the API says about the server."""
         server = self.servers.get(name, {})
         public = server.get("public_address")
+        # Operators log in with their own account and sudo; root only for the very first deploy of a
+        # fresh server (MASTOFLEET_SSH_USER=root), which creates the operators' accounts.
+        user = os.environ.get("MASTOFLEET_SSH_USER") or getpass.getuser()
         entry: dict[str, Any] = {
             "ssh_hostname": public or name,
-            "ssh_user": os.environ.get("MASTOFLEET_SSH_USER", "root"),
+            "ssh_user": user,
+            "_sudo": user != "root",
             "private_address": private_address,
             **data,
         }

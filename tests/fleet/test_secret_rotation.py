@@ -38,7 +38,7 @@ def postgres_accepts(password: str, port: int) -> bool:
 
 def redis_accepts(password: str) -> bool:
     command = (
-        f"REDISCLI_AUTH={shlex.quote(password)} redis-cli -h 10.77.0.11 --no-auth-warning PING 2>&1 | grep -qx PONG"
+        f"REDISCLI_AUTH={shlex.quote(password)} redis-cli -h 10.77.0.11 --user mastodon --no-auth-warning PING 2>&1 | grep -qx PONG"
         " && echo yes || echo no"
     )
     return on_host("nixie", command) == "yes"

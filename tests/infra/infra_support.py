@@ -115,7 +115,9 @@ class FleetUnderTest:
             first_data = first_data or data
             entries.append(_ssh_entry(fleet_host_name(inventory_host.name), data))
         if self.outsider is not None:
-            entries.append(_ssh_entry(self.outsider.name, {**first_data, "ssh_hostname": self.outsider.address}))
+            # outside the fleet: no operator account there, the harness logs in as root
+            outsider = {**first_data, "ssh_hostname": self.outsider.address, "ssh_user": "root"}
+            entries.append(_ssh_entry(self.outsider.name, outsider))
         path.write_text("\n".join(entries))
         path.chmod(0o600)
         self.ssh_config = path
@@ -144,7 +146,8 @@ class FleetUnderTest:
         for inventory_host in self.inventory:
             if fleet_host_name(inventory_host.name) == name:
                 return inventory_host.data.dict()
-        return next(iter(self.inventory)).data.dict()  # the outsider: connect like the fleet's hosts
+        # the outsider: with the fleet's key, as root (it has no operator account)
+        return {**next(iter(self.inventory)).data.dict(), "ssh_user": "root"}
 
     # addresses ----------------------------------------------------------------------------------
     def address_of(self, name: str) -> str:
@@ -466,3 +469,13 @@ class Site:
         with warnings.catch_warnings():  # the certificate is not checked on purpose (see above)
             warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
             return self.session.request(method, url, timeout=10, **arguments)
+
+
+def dropped_by_firewall(fleet: Fleet, prober: Target, result: dict[str, Any], what: str) -> bool:
+    """With the firewall on, a host without a role that needs `what` never gets a TCP connection
+    (the packets are dropped: the attempt times out). True then; the caller's checks of the service's
+    own refusal (pg_hba, NOAUTH) apply only to a fleet without the firewall."""
+    if not fleet.firewall.enabled:
+        return False
+    assert result["tcp"] == "timeout", f"{prober.name} reached {what} through the firewall: {result}"
+    return True

@@ -6,8 +6,11 @@ is read from stdin (never a command-line argument, never printed). The result is
 
     postgres HOST PORT USER DATABASE  -> {"tcp": "open"|"refused"|"timeout"|..., "stage": ...,
                                           "logged_in": bool, "sqlstate": ..., "message": ...}
-    redis HOST PORT                   -> {"tcp": ..., "unauthenticated": "<reply to PING>",
-                                          "authenticated": "<reply to AUTH, then PING>" or null}
+    redis HOST PORT [USER]            -> {"tcp": ..., "unauthenticated": "<reply to PING>",
+                                          "authenticated": "<reply to AUTH [USER], then PING>" or null}
+    redis-commands HOST PORT USER COMMAND...
+                                      -> {"tcp": ..., "auth": "<reply>", "replies": {COMMAND: "<first reply line>"},
+                                          "bodies": {COMMAND: "<a bulk reply's text>"}}
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ def read_password() -> str:
 
 
 def connect(host: str, port: int) -> tuple[socket.socket | None, str]:
+    # "timeout": nothing answered (a firewall dropped it); "refused": the host answered, nobody listens.
     try:
         return socket.create_connection((host, port), timeout=TIMEOUT), "open"
     except ConnectionRefusedError:
@@ -147,7 +151,7 @@ def redis_command(connection: socket.socket, *words: str) -> str:
     return redis_reply(connection)
 
 
-def redis(host: str, port: int, password: str) -> dict:
+def redis(host: str, port: int, password: str, user: str = "") -> dict:
     connection, tcp = connect(host, port)
     result: dict = {"tcp": tcp, "unauthenticated": None, "authenticated": None}
     if connection is None:
@@ -156,10 +160,26 @@ def redis(host: str, port: int, password: str) -> dict:
         try:
             result["unauthenticated"] = redis_command(connection, "PING")
             if password:
-                auth = redis_command(connection, "AUTH", password)
+                auth = redis_command(connection, "AUTH", *([user] if user else []), password)
                 result["authenticated"] = auth if not auth.startswith("+") else redis_command(connection, "PING")
         except (ConnectionError, TimeoutError, OSError) as error:
             result["error"] = str(error)
+    return result
+
+
+def redis_commands(host: str, port: int, user: str, password: str, commands: list[str]) -> dict:
+    connection, tcp = connect(host, port)
+    result: dict = {"tcp": tcp, "auth": None, "replies": {}, "bodies": {}}
+    if connection is None:
+        return result
+    with connection:
+        result["auth"] = redis_command(connection, "AUTH", user, password)
+        for command in commands:
+            reply = redis_command(connection, *command.split())
+            if reply.startswith("$") and int(reply[1:]) >= 0:  # a bulk string: its body follows
+                body = receive_exactly(connection, int(reply[1:]) + 2)
+                result["bodies"][command] = body.decode(errors="replace")
+            result["replies"][command] = reply
     return result
 
 
@@ -170,7 +190,10 @@ def main(arguments: list[str]) -> None:
         result = postgres(host, int(port), user, database, password)
     elif arguments[0] == "redis":
         host, port = arguments[1:3]
-        result = redis(host, int(port), password)
+        result = redis(host, int(port), password, arguments[3] if len(arguments) > 3 else "")
+    elif arguments[0] == "redis-commands":
+        host, port, user = arguments[1:4]
+        result = redis_commands(host, int(port), user, password, arguments[4:])
     else:
         raise SystemExit(f"unknown probe {arguments[0]}")
     print(json.dumps(result))

@@ -14,6 +14,7 @@ from infra_support import (
     assert_active_and_enabled,
     assert_files_as_rendered,
     assert_listening_only,
+    dropped_by_firewall,
     environment_secret,
     probe,
     psql_as_app,
@@ -62,11 +63,13 @@ def database_password(first_app_host: Target, fleet):  # type: ignore[no-untyped
 
 
 def test_others_without_the_password_are_refused(prober: Target, fleet) -> None:  # type: ignore[no-untyped-def]
-    """Unauthenticated use from a non-app host or from outside fails. (With no firewall role yet TCP
-    connects; the firewall issue will make the port unreachable from outside.)"""
+    """Unauthenticated use from a non-app host or from outside fails: the firewall drops it, or
+    (without the firewall) PgBouncer refuses it."""
     arguments = ["postgres", str(fleet.db_host.private_address), str(fleet.pgbouncer.port), fleet.postgres.user]
     result = probe(prober, [*arguments, fleet.postgres.database])
     assert not result["logged_in"], f"{prober.name} logged in through PgBouncer without a password"
+    if dropped_by_firewall(fleet, prober, result, "PgBouncer"):
+        return
     wrong = probe(
         prober, [*arguments, fleet.postgres.database], password=Secret("a wrong password", "not-the-password")
     )
@@ -78,6 +81,9 @@ def test_others_are_refused_even_with_the_password(prober: Target, fleet, databa
     of pg_hba must hold through PgBouncer too (the password goes to the prober over stdin)."""
     arguments = ["postgres", str(fleet.db_host.private_address), str(fleet.pgbouncer.port), fleet.postgres.user]
     result = probe(prober, [*arguments, fleet.postgres.database], password=database_password)
+    assert not result["logged_in"], f"{prober.name} logged in through PgBouncer as {fleet.postgres.user}"
+    if dropped_by_firewall(fleet, prober, result, "PgBouncer"):
+        return
     assert result["tcp"] == "open", f"{prober.name}: {result}"
     assert not result["logged_in"], (
         f"{prober.name} (not an app host) logged in through PgBouncer as {fleet.postgres.user}"

@@ -18,6 +18,7 @@ from infra_support import (
     assert_active_and_enabled,
     assert_files_as_rendered,
     assert_listening_only,
+    dropped_by_firewall,
     probe,
     psql_as_app,
 )
@@ -77,15 +78,17 @@ def test_app_host_with_a_wrong_password_is_refused(app_host: Target, fleet) -> N
 
 def test_others_are_refused_by_pg_hba(prober: Target, fleet, fleet_ready) -> None:  # type: ignore[no-untyped-def]
     """From a host without the app role, and from outside the fleet, PostgreSQL refuses the app's
-    login before any password: pg_hba has no line for that address. (With no firewall role yet the
-    TCP connection itself is accepted; the firewall issue will make the port unreachable from outside.)"""
+    login before any password: the firewall drops the connection, and without the firewall pg_hba
+    has no line for that address."""
     db = fleet.db_host
     result = probe(
         prober,
         ["postgres", str(db.private_address), str(fleet.postgres.port), fleet.postgres.user, fleet.postgres.database],
     )
-    assert result["tcp"] == "open", f"{prober.name}: {result}"
     assert not result["logged_in"], f"{prober.name} logged in to PostgreSQL as {fleet.postgres.user}"
+    if dropped_by_firewall(fleet, prober, result, "PostgreSQL"):
+        return
+    assert result["tcp"] == "open", f"{prober.name}: {result}"
     source = fleet_ready.address_of(prober.name)
     assert result["sqlstate"] == "28000", f"{prober.name}: {result}"
     assert f'no pg_hba.conf entry for host "{source}"' in result["message"], f"{prober.name}: {result}"

@@ -5,6 +5,7 @@ Exit codes are part of the interface: 0 done, 1 the fleet has problems, 2 bad in
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from fleet_builder import APP_HOSTS, REPO, SECRET_NAMES, addresses, build, default_fleet_data, group_data
 
-from mastofleet.deploys import base
+from mastofleet.deploys import base, firewall, operators
 from mastofleet.files import SecretValues
 from mastofleet.problems import Problem
 from mastofleet.secrets_reference import MASTODON_SECRETS, environment_variable
@@ -141,9 +142,15 @@ def test_check_of_an_inventory_that_fails_while_loading_exits_2(project_copy: Pa
 
 
 def base_files() -> set[str]:
-    """The base role's files (journald, apt, locale ...): the same on every host, whatever they are."""
+    """The files every host gets, whatever it is: the base role's (journald, apt, locale ...), the
+    operators' (sshd, sudoers) and the firewall's (its table and unit)."""
     fleet = build(*default_fleet_data())
-    return {item.path.lstrip("/") for item in base.files_for(fleet, fleet.host("esme"), SecretValues())}
+    host = fleet.host("esme")
+    return {
+        item.path.lstrip("/")
+        for role in (base, operators, firewall)
+        for item in role.files_for(fleet, host, SecretValues())
+    }
 
 
 # Every host of a fleet with a monitor host: node_exporter and the textfile metrics timer.
@@ -180,6 +187,15 @@ EXPECTED_FILES = {
         "etc/pgbouncer/userlist.txt",
         "etc/pgbouncer/pg_hba.conf",
         "etc/redis/redis.conf",
+        # backups: pgBackRest and archiving, the backup unit and its timers, the Redis dump's upload
+        "etc/pgbackrest/pgbackrest.conf",
+        "etc/postgresql/17/main/conf.d/60-archive.conf",
+        "etc/systemd/system/mastofleet-backup@.service",
+        "etc/systemd/system/mastofleet-backup-full.timer",
+        "etc/systemd/system/mastofleet-backup-diff.timer",
+        "etc/mastofleet/backup-files.env",
+        "etc/systemd/system/mastofleet-backup-files.service",
+        "etc/systemd/system/mastofleet-backup-files.timer",
         # the site as served, and one variant per app host with that host drained for its restart
         "etc/nginx/mastofleet/serving.conf",
         *(f"etc/nginx/mastofleet/drained-{host}.conf" for host in ("freud", "fritz", "franz")),
@@ -276,7 +292,9 @@ def test_environment_carries_placeholders_for_every_secret(rendered):
 
 def test_service_files_carry_placeholders(rendered):
     output, _ = rendered
-    assert "requirepass <secret:redis_password>" in (output / "nixie/etc/redis/redis.conf").read_text()
+    redis = (output / "nixie/etc/redis/redis.conf").read_text()
+    masked_hash = hashlib.sha256(b"<secret:redis_password>").hexdigest()
+    assert f"user mastodon on #{masked_hash} " in redis and "user default off" in redis
     assert (output / "nixie/etc/pgbouncer/userlist.txt").read_text() == '"mastodon" "<secret:postgres_password>"\n'
 
 

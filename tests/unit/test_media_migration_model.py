@@ -54,6 +54,7 @@ def test_migration_needs_an_edge_host_and_a_media_host(fleet_data) -> None:
 def test_plain_http_storage_only_on_the_private_network(fleet_data) -> None:
     hosts, common = fleet_data
     common["object_storage"]["endpoint"] = "http://10.0.3.4:9000"
+    common["backup"] = {"bucket": "backups", "endpoint": "https://10.0.3.4:9443"}  # pgBackRest speaks TLS only
     fleet = build(hosts, common)
     assert (
         fleet.object_storage is not None and fleet.object_storage.bucket_url == "http://10.0.3.4:9000/hachyderm-media"

@@ -194,6 +194,7 @@ def test_systemd_accepts_every_rendered_unit(hetzner_fleet, tmp_path, host):
     expected |= {process.unit for process in hetzner_fleet.host(host).sidekiq}
     expected |= {"mastodon-prometheus-exporter.service"}  # the fleet has a monitor host
     expected |= {"mastofleet-textfile-metrics.service", "mastofleet-textfile-metrics.timer"}
+    expected |= {"mastofleet-firewall.service"}  # every host loads its nftables table at boot
     assert set(units) == expected
     result = verify_units(tmp_path, units, {"mastodon-streaming@.service": hetzner_fleet.host(host).streaming.ports})
     assert (result.returncode, result.stdout + result.stderr) == (0, "")

@@ -1,0 +1,189 @@
+"""`mastofleet backup now | list | restore --to TIME`: the fleet's backups, run on the db host over SSH.
+
+`now` takes a pgBackRest backup (and uploads the Redis dump and secrets file) and prints how long it
+took and how large it is; `list` shows what the bucket holds; `restore` brings the db host, fresh or
+damaged, to a point in time: PostgreSQL and PgBouncer stop, the old data directory is kept aside,
+pgBackRest restores the last backup before that point and replays the archived WAL up to it, and
+the database is promoted and started again.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import paramiko
+
+from mastofleet.deploys import backup
+from mastofleet.fleet import fleet_host_name, load_fleet
+from mastofleet.model import Fleet, Role
+from mastofleet.problems import InventoryError
+from mastofleet.report import table
+from mastofleet.status import ssh_client
+
+BACKUP_TYPES = ("full", "diff", "incr")
+
+
+class BackupError(Exception):
+    """A backup command failed on a host; the message says where and what it printed."""
+
+
+@dataclass
+class Remote:
+    """A fleet host over SSH, as the inventory's user (sudo when that is not root)."""
+
+    name: str
+    client: paramiko.SSHClient
+    sudo: bool
+
+    def run(self, command: str, as_user: str | None = None, timeout: float = 3600) -> str:
+        if as_user:
+            command = f"sudo -n -u {as_user} sh -c {shlex.quote(command)}"
+        elif self.sudo:
+            command = f"sudo -n sh -c {shlex.quote(command)}"
+        _, stdout, stderr = self.client.exec_command(command, timeout=timeout)
+        output = stdout.read().decode(errors="replace")
+        status = stdout.channel.recv_exit_status()
+        if status != 0:
+            message = stderr.read().decode(errors="replace").strip() or output.strip()
+            raise BackupError(f"{self.name}: `{command[:160]}` exited {status}: {message[-3000:]}")
+        return output
+
+
+def _remote(fleet: Fleet, inventory: Any, role: Role) -> Remote:
+    host = fleet.with_role(role)[0]
+    data = next(item for item in inventory if fleet_host_name(item.name) == host.name).data.dict()
+    return Remote(host.name, ssh_client(data), (data.get("ssh_user") or "root") != "root")
+
+
+def _loaded(inventory_path: str) -> tuple[Fleet, Any]:
+    fleet, inventory = load_fleet(inventory_path)
+    if fleet.backup is None:
+        raise InventoryError(f"{inventory_path}: the fleet has no backup section; add `backup = {{...}}` to group_data")
+    return fleet, inventory
+
+
+def info(database: Remote, fleet: Fleet) -> dict:
+    """pgBackRest's view of the stanza (backups, WAL range)."""
+    output = database.run(f"pgbackrest --stanza={backup.stanza(fleet)} --output=json info", as_user="postgres")
+    stanzas = json.loads(output)
+    return stanzas[0] if stanzas else {}
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"
+
+
+def _time(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S+00")
+
+
+def backups_table(stanza: dict) -> str:
+    rows = []
+    for item in stanza.get("backup", []):
+        rows.append(
+            [
+                item["label"],
+                item["type"],
+                _time(item["timestamp"]["start"]),
+                _time(item["timestamp"]["stop"]),
+                _megabytes(item["info"]["size"]),
+                _megabytes(item["info"]["repository"]["delta"]),
+                f"{item['archive']['start']}..{item['archive']['stop']}",
+            ]
+        )
+    archives = stanza.get("archive", [])
+    wal = ", ".join(f"{archive['min']}..{archive['max']}" for archive in archives if archive.get("min")) or "none"
+    header = ["label", "type", "started", "finished", "database", "stored", "WAL"]
+    return table(header, rows) + f"\narchived WAL: {wal}\nstatus: {stanza.get('status', {}).get('message', '?')}"
+
+
+def now(inventory_path: str, kind: str = "full") -> int:
+    fleet, inventory = _loaded(inventory_path)
+    if kind not in BACKUP_TYPES:
+        raise InventoryError(f"--type {kind}: use one of {', '.join(BACKUP_TYPES)}")
+    database = _remote(fleet, inventory, Role.db)
+    started = time.monotonic()
+    database.run(f"pgbackrest --stanza={backup.stanza(fleet)} --type={kind} backup", as_user="postgres")
+    seconds = time.monotonic() - started
+    newest = info(database, fleet)["backup"][-1]
+    print(
+        f"{kind} backup {newest['label']} of {fleet.db_host.name}: {seconds:.1f} s, database"
+        f" {_megabytes(newest['info']['size'])}, stored {_megabytes(newest['info']['repository']['delta'])}"
+    )
+    redis = _remote(fleet, inventory, Role.redis)
+    redis.run(f"systemctl start {backup.FILES_UNIT}")
+    print(f"Redis dump and secrets file of {redis.name} uploaded to {fleet.backup.bucket}/files/")  # type: ignore[union-attr]
+    return 0
+
+
+def list_backups(inventory_path: str) -> int:
+    fleet, inventory = _loaded(inventory_path)
+    print(backups_table(info(_remote(fleet, inventory, Role.db), fleet)))
+    return 0
+
+
+def parse_target(text: str) -> str:
+    """A restore point as pgBackRest takes it: `YYYY-MM-DD HH:MM:SS[.ffffff]+ZZ` (UTC when no zone)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InventoryError(
+            f"--to {text!r}: not a time; write it like '2026-11-27 14:05:00+00:00' (UTC if no zone is given)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    if moment > datetime.now(UTC):
+        raise InventoryError(f"--to {text!r} is in the future")
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f+00")
+
+
+def restore_script(fleet: Fleet, target: str, stamp: str) -> str:
+    version = fleet.postgres.version
+    data = backup.data_directory(fleet)
+    cluster = f"postgresql@{version}-main"
+    pgbackrest = (
+        f"pgbackrest --stanza={backup.stanza(fleet)} --type=time --target={shlex.quote(target)}"
+        " --target-action=promote restore"
+    )
+    return " && ".join(
+        [
+            "systemctl stop pgbouncer",
+            f"systemctl stop {cluster}",
+            f"if [ -d {data} ]; then mv {data} {data}.before-restore-{stamp}; fi",
+            f"install -d -o postgres -g postgres -m 700 {data}",
+            f"sudo -n -u postgres {pgbackrest}",
+            f"systemctl start {cluster}",
+            "for second in $(seq 1 900); do"
+            " [ \"$(sudo -n -u postgres psql -XtAc 'SELECT pg_is_in_recovery()' 2>/dev/null)\" = f ] && break;"
+            " sleep 1; done",
+            "[ \"$(sudo -n -u postgres psql -XtAc 'SELECT pg_is_in_recovery()')\" = f ]",
+            "systemctl start pgbouncer",
+        ]
+    )
+
+
+def restore(inventory_path: str, to: str, confirmed: bool) -> int:
+    fleet, inventory = _loaded(inventory_path)
+    target = parse_target(to)
+    if not confirmed:
+        raise InventoryError(
+            f"restore replaces the database on {fleet.db_host.name} with its state at {target}:"
+            " run again with --yes to go ahead (the current data directory is kept aside)"
+        )
+    database = _remote(fleet, inventory, Role.db)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    started = time.monotonic()
+    database.run(restore_script(fleet, target, stamp))
+    seconds = time.monotonic() - started
+    print(f"restored {fleet.db_host.name} to {target} in {seconds:.1f} s")
+    print(
+        f"the previous data directory (if any) is {backup.data_directory(fleet)}.before-restore-{stamp}:"
+        " remove it when satisfied; take a full backup now (`mastofleet backup now`): the database is on a new timeline"
+    )
+    return 0

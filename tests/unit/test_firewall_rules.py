@@ -1,0 +1,146 @@
+"""The firewall rendered from the model: what each role declares, who may reach it, and a table the
+real `nft` accepts (checked in a network namespace of its own, so this machine's rules are untouched)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from ipaddress import ip_network
+
+import pytest
+from fleet_builder import build, default_fleet_data, host_data
+
+from mastofleet import deploys, firewall
+from mastofleet.deploys import firewall as firewall_role
+from mastofleet.files import SecretValues
+from mastofleet.model import Role
+
+
+@pytest.fixture
+def fleet():  # type: ignore[no-untyped-def]
+    return build(*default_fleet_data())
+
+
+def opened(fleet, name: str) -> dict[int, set[str] | None]:  # type: ignore[no-untyped-def]
+    """port -> names of who may connect (None: anyone), over every opening of that port."""
+    result: dict[int, set[str] | None] = {}
+    for opening in firewall.openings(fleet, fleet.host(name)):
+        if opening.sources is None or result.get(opening.port, set()) is None:
+            result[opening.port] = None
+        else:
+            result[opening.port] = (result.get(opening.port) or set()) | {source.name for source in opening.sources}
+    return result
+
+
+def test_each_role_opens_its_ports_to_whom_it_needs(fleet) -> None:  # type: ignore[no-untyped-def]
+    """The Hetzner example: nixie is db, redis, lb and monitor; every exporter answers nixie (Prometheus) only."""
+    app = {"freud", "fritz", "franz"}
+    ssh = {"alice", "bob"}
+    monitor = {"nixie"}
+    exporters = {9100: monitor}
+    assert opened(fleet, "nixie") == {
+        22: ssh,
+        5432: app,
+        6432: app,
+        6379: app,
+        80: None,
+        443: None,
+        **exporters,
+        **dict.fromkeys((9187, 9127, 9121, 9113, 3903), monitor),
+        # Prometheus and Alertmanager: scraped by Prometheus itself, read by the operators
+        **dict.fromkeys((9090, 9093), monitor | ssh),
+    }
+    balancers = {"nixie", "esme"}
+    assert opened(fleet, "freud") == {
+        22: ssh,
+        3000: balancers,
+        4000: balancers | monitor,
+        4001: balancers | monitor,
+        9394: monitor,
+        **exporters,
+    }
+    assert opened(fleet, "esme") == {22: ssh, 80: None, 443: None, 9113: monitor, 3903: monitor, **exporters}
+
+
+def test_ssh_is_open_to_the_operators_networks_only(fleet) -> None:  # type: ignore[no-untyped-def]
+    ssh = next(opening for opening in firewall.openings(fleet, fleet.host("esme")) if opening.port == 22)
+    assert {str(source.network) for source in ssh.sources or ()} == {
+        "198.51.100.0/28",
+        "2001:db8:a11c::/48",
+        "192.0.2.64/27",
+    }
+    rules = [rule.match for rule in firewall.rules(fleet, fleet.host("esme")) if "dport 22" in rule.match]
+    assert rules == [
+        "ip saddr { 192.0.2.64/27, 198.51.100.0/28 } tcp dport 22",
+        "ip6 saddr 2001:db8:a11c::/48 tcp dport 22",
+    ]
+
+
+def test_a_new_app_host_is_let_in_to_the_database_on_the_next_deploy() -> None:
+    hosts, common = default_fleet_data()
+    hosts.append(
+        {
+            "name": "frieda",
+            "groups": ["app"],
+            "data": {**host_data(hosts, "franz"), "private_address": "10.0.1.9", "public_address": "203.0.113.99"},
+        }
+    )
+    fleet = build(hosts, common)
+    assert "frieda" in (opened(fleet, "nixie")[5432] or set())
+    assert ip_network("10.0.1.9/32") in {
+        source.network for o in firewall.openings(fleet, fleet.host("nixie")) for source in o.sources or ()
+    }
+
+
+def test_a_role_adds_its_ports_by_declaring_them(fleet, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """How another role (an exporter, say) opens a port: one entry in ROLE_FIREWALL, no central table."""
+
+    def exporter(fleet, host):  # type: ignore[no-untyped-def]
+        return [firewall.Opening("node exporter", 9100, firewall.from_roles(fleet, Role.lb))]
+
+    monkeypatch.setattr(deploys, "ROLE_FIREWALL", [*deploys.ROLE_FIREWALL, (lambda fleet, host: True, exporter)])
+    assert opened(fleet, "freud")[9100] == {"nixie"}
+    nixie = fleet.host("nixie").private_address
+    assert f"ip saddr {nixie}/32 tcp dport 9100" in {rule.match for rule in firewall.rules(fleet, fleet.host("freud"))}
+
+
+def table(fleet, name: str) -> str:  # type: ignore[no-untyped-def]
+    return firewall_role.files_for(fleet, fleet.host(name), SecretValues())[0].content
+
+
+def nft_check(text: str, tmp_path) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    if not shutil.which("nft") or not shutil.which("unshare"):
+        pytest.skip("nft and unshare are needed to check the table (scripts/install installs nftables)")
+    path = tmp_path / "firewall.nft"
+    path.write_text(text)
+    return subprocess.run(["unshare", "-rn", "nft", "-c", "-f", str(path)], capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("name", ["nixie", "freud", "esme"])
+def test_nft_accepts_the_rendered_table(fleet, tmp_path, name: str) -> None:  # type: ignore[no-untyped-def]
+    result = nft_check(table(fleet, name), tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_nft_check_catches_a_broken_table(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = nft_check(table(fleet, "nixie").replace("tcp dport 5432", "tcp dprt 5432"), tmp_path)
+    assert result.returncode != 0
+
+
+def test_the_table_replaces_itself_in_one_transaction_and_accepts_sessions_first(fleet) -> None:  # type: ignore[no-untyped-def]
+    lines = [
+        line.strip() for line in table(fleet, "nixie").splitlines() if line.strip() and not line.strip().startswith("#")
+    ]
+    assert lines[:3] == ["table inet mastofleet", "delete table inet mastofleet", "table inet mastofleet {"]
+    rules = [line for line in lines if line.startswith(("ct ", "iif", "icmp", "udp", "tcp", "ip ", "ip6 "))]
+    assert rules[0] == "ct state established,related accept"
+    assert "type filter hook input priority filter; policy drop;" in lines
+
+
+def test_a_disabled_firewall_renders_no_table() -> None:
+    hosts, common = default_fleet_data()
+    common["firewall"] = {"enabled": False}
+    fleet = build(hosts, common)
+    from mastofleet.files import host_files
+
+    assert not [item for item in host_files(fleet, fleet.host("nixie"), SecretValues()) if "firewall" in item.path]
