@@ -2,7 +2,7 @@
 firewall must open to the monitor host.
 
 Each endpoint listens on its host's private address only. A host gets exporters for what it runs:
-node_exporter everywhere, PostgreSQL (and PgBouncer) on db hosts, Redis on redis hosts, nginx and
+node_exporter everywhere, PostgreSQL (and PgBouncer) on db hosts, every Redis server, nginx and
 its access-log metrics on lb and edge hosts, Mastodon's exporter and each streaming process on app
 hosts, Prometheus (and Alertmanager) on the monitor host. Without a monitor host there are none.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mastofleet.model import Fleet, Host, Role
+from mastofleet.redis_servers import servers_on
 
 # The exporters' usual ports (Prometheus' default port allocations).
 NODE_EXPORTER_PORT = 9100
@@ -27,17 +28,36 @@ ALERTMANAGER_PORT = 9093
 
 @dataclass(frozen=True)
 class MetricsEndpoint:
-    """One HTTP /metrics endpoint: on which host, where it listens, its Prometheus job, what it shows."""
+    """One scrape target: on which host, where its exporter listens, its Prometheus job, what it shows.
+
+    Most are an exporter's /metrics. A Redis server is scraped through the host's one redis_exporter
+    (`/scrape?target=...`): its `instance` is then the Redis server's address, not the exporter's.
+    """
 
     host: str
     address: str
     port: int
     job: str
     purpose: str
+    path: str = "/metrics"
+    params: tuple[tuple[str, str], ...] = ()
+    instance_address: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def target(self) -> str:
+        """Where Prometheus connects."""
         return f"{self.address}:{self.port}"
+
+    @property
+    def instance(self) -> str:
+        """The `instance` label of the target's series."""
+        return self.instance_address or self.target
+
+    @property
+    def url(self) -> str:
+        query = "&".join(f"{key}={value}" for key, value in self.params)
+        return f"http://{self.target}{self.path}" + (f"?{query}" if query else "")
 
 
 def runs_nginx(host: Host) -> bool:
@@ -60,8 +80,24 @@ def host_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
         )
         if fleet.pgbouncer.enabled:
             endpoints.append(endpoint(PGBOUNCER_EXPORTER_PORT, "pgbouncer", "pgbouncer_exporter: pools and clients"))
-    if host.has(Role.redis):
-        endpoints.append(endpoint(REDIS_EXPORTER_PORT, "redis", "redis_exporter: memory and clients"))
+    for server in servers_on(fleet, host):  # the main Redis, and the cache and Sidekiq ones when split
+        port = server.settings.port
+        endpoints.append(
+            MetricsEndpoint(
+                host.name,
+                address,
+                REDIS_EXPORTER_PORT,
+                "redis",
+                f"redis_exporter: the {server.purpose.name} Redis ({server.purpose.what}): memory, clients",
+                path="/scrape",
+                params=(("target", redis_target(port)),),
+                instance_address=f"{address}:{port}",
+                labels=(
+                    ("redis", server.purpose.name),
+                    ("evicting", "no" if server.eviction_policy == "noeviction" else "yes"),
+                ),
+            )
+        )
     if runs_nginx(host):
         endpoints.append(endpoint(NGINX_EXPORTER_PORT, "nginx", "nginx exporter: stub_status connections"))
         endpoints.append(endpoint(NGINX_LOG_EXPORTER_PORT, "nginx_log", "mtail: nginx responses and upstream errors"))
@@ -78,11 +114,19 @@ def host_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
     return endpoints
 
 
+def redis_target(port: int) -> str:
+    """How the host's redis_exporter reaches one of its Redis servers (over loopback)."""
+    return f"redis://127.0.0.1:{port}"
+
+
 def metrics_endpoints(fleet: Fleet) -> list[MetricsEndpoint]:
     """Every endpoint of the fleet: the scrape targets, host by host."""
     return [item for host in fleet.hosts for item in host_endpoints(fleet, host)]
 
 
 def exporter_ports(fleet: Fleet) -> list[tuple[str, int, str]]:
-    """(host, port, purpose) of every metrics port: the firewall opens each to the monitor host only."""
-    return [(item.host, item.port, item.purpose) for item in metrics_endpoints(fleet)]
+    """(host, port, purpose) of every metrics port, once each: the firewall opens each to the monitor host only."""
+    purposes: dict[tuple[str, int], list[str]] = {}
+    for item in metrics_endpoints(fleet):
+        purposes.setdefault((item.host, item.port), []).append(item.purpose)
+    return [(host, port, "; ".join(texts)) for (host, port), texts in purposes.items()]

@@ -2,13 +2,14 @@
 
 node_exporter everywhere (with a textfile collector fed by a timer: the nftables rule count and the
 TLS certificates' expiry), postgres_exporter and pgbouncer_exporter on db hosts, redis_exporter on
-redis hosts, and on lb and edge hosts nginx's stub_status (loopback) read by the nginx exporter plus
+hosts running Redis (one exporter scraping each of the host's Redis servers), and on lb and edge hosts nginx's stub_status (loopback) read by the nginx exporter plus
 mtail counting answers and upstream errors in a metrics log. Which host gets what, and where it
 listens, comes from `mastofleet.metrics_endpoints`; Mastodon's own exporter is `mastodon_exporter`.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from pyinfra import host as current_host
@@ -17,9 +18,10 @@ from pyinfra.operations import apt, files, postgres, server
 
 from mastofleet.files import ConfigFile, SecretValues
 from mastofleet.firewall import Opening, from_roles
-from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, runs_nginx
+from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, redis_target, runs_nginx
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.operations import changed, install_without_starting, put_files, service_running
+from mastofleet.redis_servers import servers_on
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
 
@@ -30,6 +32,7 @@ NGINX_STATUS_PORT = 8089  # stub_status, on 127.0.0.1 only
 NGINX_METRICS_LOG = "/var/log/nginx/mastofleet-metrics.log"
 # First in conf.d: its log_format must be defined before a site that logs in it.
 NGINX_METRICS_CONFIGURATION = "/etc/nginx/conf.d/00-mastofleet-metrics.conf"
+REDIS_PASSWORDS = "/etc/prometheus-redis-exporter/passwords.json"
 MONITORING_ROLE = "prometheus"  # the PostgreSQL role postgres_exporter logs in as
 
 
@@ -41,11 +44,6 @@ class Exporter:
     service: str
     endpoint: MetricsEndpoint
     files: list[ConfigFile]
-
-
-def systemd_quoted(value: str) -> str:
-    """A value inside double quotes of an EnvironmentFile (systemd unescapes \\\\ and \\")."""
-    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _endpoint(fleet: Fleet, host: Host, job: str) -> MetricsEndpoint:
@@ -61,10 +59,8 @@ def exporters_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[Expor
 
     def default_file(job: str, package: str, template: str, **extra: object) -> Exporter:
         endpoint = _endpoint(fleet, host, job)
-        sensitive = bool(extra.pop("sensitive", False))
         text = render(f"exporters/{template}", endpoint=endpoint, **context, **extra)
-        rendered = ConfigFile(f"/etc/default/{package}", text, mode="600" if sensitive else "644", sensitive=sensitive)
-        return Exporter(package, f"{package}.service", endpoint, [rendered])
+        return Exporter(package, f"{package}.service", endpoint, [ConfigFile(f"/etc/default/{package}", text)])
 
     exporters = [
         default_file(
@@ -84,17 +80,11 @@ def exporters_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[Expor
             )
         )
     if "redis" in jobs:
-        password = systemd_quoted(secrets[secret_name(fleet.redis.password)])
-        exporters.append(
-            default_file(
-                "redis",
-                "prometheus-redis-exporter",
-                "redis-exporter.default.j2",
-                redis=fleet.redis,
-                password=password,
-                sensitive=True,
-            )
+        redis = default_file(
+            "redis", "prometheus-redis-exporter", "redis-exporter.default.j2", password_file=REDIS_PASSWORDS
         )
+        redis.files.append(redis_passwords(fleet, host, secrets))
+        exporters.append(redis)
     if "nginx" in jobs:
         exporters.append(
             default_file(
@@ -117,6 +107,22 @@ def exporters_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[Expor
             )
         )
     return exporters
+
+
+def redis_passwords(fleet: Fleet, host: Host, secrets: SecretValues) -> ConfigFile:
+    """redis_exporter's password of each Redis server on the host, by the address it scrapes it at:
+    a file only the exporter reads, so no password is on a command line or in its environment."""
+    passwords = {
+        redis_target(server.settings.port): secrets[secret_name(server.settings.password)]
+        for server in servers_on(fleet, host)
+    }
+    return ConfigFile(
+        REDIS_PASSWORDS,
+        json.dumps(passwords, indent=2, sort_keys=True) + "\n",
+        mode="640",
+        group="prometheus",
+        sensitive=True,
+    )
 
 
 def textfile_files(fleet: Fleet, host: Host) -> list[ConfigFile]:
@@ -225,6 +231,8 @@ def exporters(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
             reload_instead=True,
             inputs=[NGINX_METRICS_CONFIGURATION],
         )
+    if any(exporter.package == "prometheus-redis-exporter" for exporter in rendered):
+        files.directory(name="Create redis_exporter's directory", path=REDIS_PASSWORDS.rsplit("/", 1)[0], mode="755")
     for exporter in current_host.loop(rendered):  # a loop of operations: pyinfra orders it per host
         uploaded = put_files(exporter.files)
         service_running(exporter.service, restart_when=changed(uploaded), inputs=[item.path for item in exporter.files])

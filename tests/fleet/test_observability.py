@@ -59,7 +59,7 @@ def target_health(fleet) -> dict[tuple[str, str], str]:  # type: ignore[no-untyp
 
 def test_every_target_of_the_fleet_is_up(fleet_and_inventory) -> None:  # type: ignore[no-untyped-def]
     fleet, _ = fleet_and_inventory
-    wanted = {(item.job, item.target) for item in metrics_endpoints(fleet)}
+    wanted = {(item.job, item.instance) for item in metrics_endpoints(fleet)}
     interval = fleet.monitoring.scrape_interval_seconds
 
     def all_up() -> dict[tuple[str, str], str] | None:

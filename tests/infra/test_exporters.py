@@ -55,7 +55,11 @@ REACHES = {"postgres": "pg_up", "pgbouncer": "pgbouncer_up", "redis": "redis_up"
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "endpoint" in metafunc.fixturenames:
         endpoints = metrics_endpoints(fleet_under_test(metafunc.config).fleet)
-        metafunc.parametrize("endpoint", endpoints, ids=[f"{item.host}-{item.job}-{item.port}" for item in endpoints])
+        metafunc.parametrize(
+            "endpoint",
+            endpoints,
+            ids=[f"{item.host}-{item.job}-{item.instance.rsplit(':', 1)[1]}" for item in endpoints],
+        )
 
 
 @pytest.fixture(scope="session")
@@ -86,13 +90,13 @@ def test_each_endpoint_listens_on_the_private_address_only(endpoint: MetricsEndp
 def test_each_endpoint_answers_the_monitor_host(endpoint: MetricsEndpoint, monitor: Target, site: Site) -> None:
     if endpoint.job == "nginx_log":
         site.get("/health")  # mtail shows a counter once nginx has logged a request
-    url = shlex.quote(f"http://{endpoint.target}/metrics")
+    url = shlex.quote(endpoint.url)
     text = monitor.output(f"curl -sS -m 10 --fail {url}")
     missing = [name for name in EXPECTED_METRICS[endpoint.job] if not re.search(rf"^{name}[{{ ]", text, re.M)]
-    assert not missing, f"{endpoint.target} ({endpoint.job} on {endpoint.host}) lacks {missing}"
+    assert not missing, f"{endpoint.target} ({endpoint.job} on {endpoint.host}) lacks {missing} at {endpoint.url}"
     if endpoint.job in REACHES:
         up = re.search(rf"^{REACHES[endpoint.job]}(?:{{[^}}]*}})? (\S+)$", text, re.M)
-        assert up and float(up[1]) == 1, f"{endpoint.target}: {REACHES[endpoint.job]} is {up[1] if up else 'absent'}"
+        assert up and float(up[1]) == 1, f"{endpoint.url}: {REACHES[endpoint.job]} is {up[1] if up else 'absent'}"
 
 
 def test_mastodons_exporter_sees_this_hosts_sidekiq_processes(app_host: Target, monitor: Target) -> None:

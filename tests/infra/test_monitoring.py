@@ -64,7 +64,7 @@ def test_promtool_on_the_host_accepts_the_configuration(monitor: Target) -> None
 def test_prometheus_scrapes_exactly_the_endpoints_of_the_model(fleet) -> None:  # type: ignore[no-untyped-def]
     targets = prometheus_api(fleet, "/api/v1/targets?state=active")["activeTargets"]
     scraped = sorted((item["labels"]["job"], item["labels"]["instance"], item["labels"]["host"]) for item in targets)
-    wanted = sorted((item.job, item.target, item.host) for item in metrics_endpoints(fleet))
+    wanted = sorted((item.job, item.instance, item.host) for item in metrics_endpoints(fleet))
     assert scraped == wanted
 
 

@@ -202,6 +202,7 @@ EXPECTED_FILES = {
         "etc/default/prometheus-postgres-exporter",
         "etc/default/prometheus-pgbouncer-exporter",
         "etc/default/prometheus-redis-exporter",
+        "etc/prometheus-redis-exporter/passwords.json",
         "etc/default/prometheus",
         "etc/prometheus/prometheus.yml",
         "etc/prometheus/rules/mastofleet-hosts.yml",

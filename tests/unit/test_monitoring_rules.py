@@ -355,15 +355,67 @@ def test_amtool_accepts_the_alertmanager_configuration_with_a_webhook(tmp_path):
     assert '--cluster.listen-address="' in arguments  # empty: no gossip port on every address
 
 
-def test_the_redis_exporter_password_is_a_secret_file(fleet):
-    (redis_exporter,) = [
-        item
-        for item in exporters.files_for(fleet, fleet.host("nixie"), SecretValues({"redis_password": 'p"w\\d'}))
-        if "redis" in item.path
+def split_redis_fleet():
+    """The default fleet with the cache and the Sidekiq Redis of their own, both on nixie."""
+    hosts, common = default_fleet_data()
+    next(host for host in hosts if host["name"] == "nixie")["groups"] += ["redis_cache", "redis_sidekiq"]
+    common["redis_cache"] = {"maxmemory_mb": 64}
+    common["redis_sidekiq"] = {}
+    return build(hosts, common)
+
+
+def test_every_redis_server_is_scraped_through_the_hosts_one_redis_exporter():
+    fleet = split_redis_fleet()
+    import yaml
+
+    (job,) = [job for job in yaml.safe_load(scrape_targets_text(fleet))["scrape_configs"] if job["job_name"] == "redis"]
+    assert job["metrics_path"] == "/scrape"
+    seen = [(group["targets"], group["labels"]) for group in job["static_configs"]]
+    assert seen == [
+        (
+            ["10.0.1.2:9121"],
+            {
+                "host": "nixie",
+                "instance": f"10.0.1.2:{port}",
+                "__param_target": f"redis://127.0.0.1:{port}",
+                "redis": name,
+                "evicting": evicting,
+            },
+        )
+        for name, port, evicting in (("main", 6379, "no"), ("cache", 6380, "yes"), ("sidekiq", 6381, "no"))
     ]
-    assert redis_exporter.sensitive and redis_exporter.mode == "600"
-    assert 'REDIS_PASSWORD="p\\"w\\\\d"' in redis_exporter.content  # systemd unquotes it to p"w\d
-    assert "-redis.password" not in redis_exporter.content  # never on a command line
+    redis_ports = [item for item in exporter_ports(fleet) if item[1] == 9121]
+    assert len(redis_ports) == 1 and "cache Redis" in redis_ports[0][2]  # one port for the firewall
+
+
+def test_the_redis_passwords_are_in_a_file_only_the_exporter_reads():
+    fleet = split_redis_fleet()
+    values = {"redis_password": 'p"w\\d', "cache_redis_password": "cache-pw", "sidekiq_redis_password": "queue-pw"}
+    files = {item.path: item for item in exporters.files_for(fleet, fleet.host("nixie"), SecretValues(values))}
+    passwords = files[exporters.REDIS_PASSWORDS]
+    assert passwords.sensitive and (passwords.mode, passwords.user, passwords.group) == ("640", "root", "prometheus")
+    assert json.loads(passwords.content) == {
+        "redis://127.0.0.1:6379": 'p"w\\d',
+        "redis://127.0.0.1:6380": "cache-pw",
+        "redis://127.0.0.1:6381": "queue-pw",
+    }
+    arguments = files["/etc/default/prometheus-redis-exporter"]
+    assert not arguments.sensitive and f"-redis.password-file={exporters.REDIS_PASSWORDS} " in arguments.content
+    assert "pw" not in arguments.content  # no password on a command line or in the environment
+    masked = {item.path: item for item in exporters.files_for(fleet, fleet.host("nixie"), SecretValues())}
+    assert "<secret:sidekiq_redis_password>" in masked[exporters.REDIS_PASSWORDS].content
+
+
+def test_promtool_accepts_the_split_redis_scrape_configuration(tmp_path):
+    fleet = split_redis_fleet()
+    (tmp_path / "rules").mkdir()
+    render_rules(fleet, tmp_path / "rules")
+    text = scrape_targets_text(fleet).replace(monitoring.RULES_DIRECTORY, str(tmp_path / "rules"))
+    (tmp_path / "prometheus.yml").write_text(text)
+    result = subprocess.run(
+        [require("promtool"), "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 # --- nginx's metrics log, counted by mtail ------------------------------------------------------
