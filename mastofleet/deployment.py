@@ -12,6 +12,7 @@ from pyinfra.api.exceptions import PyinfraError
 from mastofleet import disk_guard, rollout, run_record
 from mastofleet.deploys import (
     base,
+    db_replica,
     edge,
     exporters,
     mastodon,
@@ -73,12 +74,15 @@ def deploy_current_host() -> None:
     if not host.has(Role.retired):
         base.base(fleet, host)
     kept = frozenset[str]()
-    if host.has(Role.db):
+    if host.has(Role.db) or host.has(Role.db_replica):
         disk_guard.require_healthy_disk(fleet, host)
         kept = retirement.still_allowed(fleet)
+    if host.has(Role.db):
         postgres.postgresql(fleet, host, secrets, kept)
         if fleet.pgbouncer.enabled:
             pgbouncer.pgbouncer(fleet, host, secrets, kept)
+    if host.has(Role.db_replica):
+        db_replica.db_replica(fleet, host, secrets, kept)
     if any(host.has(role) for role in REDIS_ROLES):
         redis.redis(fleet, host, secrets)
     if host.has(Role.search):

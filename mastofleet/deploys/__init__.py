@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from mastofleet.deploys import (
     base,
+    db_replica,
     edge,
     exporters,
     mastodon,
@@ -18,6 +19,7 @@ from mastofleet.deploys import (
     redis,
     search,
     sidekiq,
+    standby,
     streaming,
     web,
 )
@@ -35,7 +37,9 @@ def _has(role: Role) -> Applies:
 ROLE_FILES: list[tuple[Applies, RoleFiles]] = [
     (lambda fleet, host: True, base.files_for),
     (_has(Role.db), postgres.files_for),
+    (_has(Role.db), standby.files_for),  # while the database migrates: a standby of the old primary
     (lambda fleet, host: host.has(Role.db) and fleet.pgbouncer.enabled, pgbouncer.files_for),
+    (_has(Role.db_replica), db_replica.files_for),
     (lambda fleet, host: any(host.has(role) for role in REDIS_ROLES), redis.files_for),
     (_has(Role.search), search.files_for),
     (_has(Role.app), mastodon.files_for),
