@@ -17,7 +17,13 @@ from mastofleet.provision.inventory import HetznerInventory
 from mastofleet.testing.hetzner_api import TOKEN, FakeHetznerApi
 
 INVENTORY = REPO / "inventories" / "hetzner.py"
-GROUPS = {"nixie": {"db", "redis", "lb", "monitor"}, "freud": {"app"}, "fritz": {"app"}, "franz": {"app"}, "esme": {"edge"}}
+GROUPS = {
+    "nixie": {"db", "redis", "lb", "monitor"},
+    "freud": {"app"},
+    "fritz": {"app"},
+    "franz": {"app"},
+    "esme": {"edge"},
+}
 
 
 @pytest.fixture
