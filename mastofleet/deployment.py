@@ -25,6 +25,7 @@ from mastofleet.deploys import (
     retirement,
     search,
     sidekiq,
+    standby,
     streaming,
     web,
 )
@@ -83,6 +84,8 @@ def deploy_current_host() -> None:
             pgbouncer.pgbouncer(fleet, host, secrets, kept)
     if host.has(Role.db_replica):
         db_replica.db_replica(fleet, host, secrets, kept)
+    if host.has(Role.db) or host.has(Role.db_replica):
+        standby.build_where_needed(fleet, host)  # one operation the primary and its replicas share
     if any(host.has(role) for role in REDIS_ROLES):
         redis.redis(fleet, host, secrets)
     if host.has(Role.search):

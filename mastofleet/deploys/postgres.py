@@ -167,6 +167,9 @@ def postgresql(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[
     as a hot standby of it: roles and databases come from the upstream.
     """
     settings = fleet.postgres
+    upstream = upstream_of(fleet, host)
+    if upstream is None:
+        standby.refuse_a_standby_as_primary(fleet, host)
     apt.packages(name="Install PostgreSQL", packages=[f"postgresql-{settings.version}"])
     rendered = files_for(fleet, host, secrets, kept)
     tuned, access = put_files(rendered)
@@ -174,7 +177,6 @@ def postgresql(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[
     # listen_addresses and shared_buffers take a restart; pg_hba only a reload.
     service_running(cluster, restart_when=changed(tuned), inputs=[rendered[0].path])
     service_running(cluster, restart_when=changed(access), reload_instead=True, inputs=[rendered[1].path])
-    upstream = upstream_of(fleet, host)
     if upstream is not None:
         standby.follow(fleet, host, secrets, upstream)
         return

@@ -11,7 +11,7 @@ never on a command line, in the rendered configuration or in a log.
 from __future__ import annotations
 
 from pyinfra import host as current_host
-from pyinfra.api import FactBase
+from pyinfra.api import FactBase, operation
 from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import files, server
 
@@ -126,6 +126,27 @@ class UserTables(FactBase[int]):
         return int(text) if text.isdigit() else 0
 
 
+class StandbySignal(FactBase[bool]):
+    """True when the local cluster is a standby (its data directory holds standby.signal)."""
+
+    def command(self, data: str) -> str:
+        return f"if [ -f {data}/standby.signal ]; then echo standby; else echo primary; fi"
+
+    def process(self, output: list[str]) -> bool:
+        return "standby" in (line.strip() for line in output)
+
+
+def refuse_a_standby_as_primary(fleet: Fleet, host: Host) -> None:
+    """The model has this host as the primary but its cluster is a standby: stop before anything changes."""
+    if current_host.get_fact(StandbySignal, data=data_directory(fleet.postgres), _sudo=True):
+        raise DeployError(
+            f"{host.name}: PostgreSQL here is a standby (standby.signal), but the fleet has {host.name} as its"
+            " primary, so roles and databases cannot be created. Nothing was changed. If it replicates an old"
+            " primary, finish with `mastofleet cutover` (or put database_migration back); otherwise promote it"
+            " (SELECT pg_promote()) and deploy again."
+        )
+
+
 def refuse_to_replace_data(fleet: Fleet, host: Host, upstream: Upstream) -> None:
     """Stop before anything changes when the first build would throw away a primary's tables."""
     settings = fleet.postgres
@@ -140,28 +161,57 @@ def refuse_to_replace_data(fleet: Fleet, host: Host, upstream: Upstream) -> None
         )
 
 
-def follow(fleet: Fleet, host: Host, secrets: SecretValues, upstream: Upstream) -> None:
-    """Make the host's cluster a hot standby of `upstream`: build it once (pg_basebackup with a
-    slot, standby.signal), keep its settings and passfile, reload when they change."""
+def is_built(fleet: Fleet, upstream: Upstream) -> bool:
+    """Read before the run: the local cluster already is a standby of `upstream`."""
     settings = fleet.postgres
-    data = data_directory(settings)
-    built = current_host.get_fact(
-        StandbyOfUpstream, version=settings.version, data=data, conninfo=upstream_conninfo(upstream), _sudo=True
+    return bool(
+        current_host.get_fact(
+            StandbyOfUpstream,
+            version=settings.version,
+            data=data_directory(settings),
+            conninfo=upstream_conninfo(upstream),
+            _sudo=True,
+        )
     )
-    if not built:
+
+
+def follow(fleet: Fleet, host: Host, secrets: SecretValues, upstream: Upstream) -> None:
+    """Keep the host's standby settings and passfile, reload when they change; refuse, before
+    anything changes, a first build that would throw a primary's tables away. The build itself is
+    `build_where_needed`, later in the deploy."""
+    if not is_built(fleet, upstream):
         refuse_to_replace_data(fleet, host, upstream)
     rendered = files_for(fleet, host, secrets)
     standby_settings, passfile, _ = put_files(rendered)
-    server.shell(
-        name=f"Build this host as a streaming replica of {upstream.description} (pg_basebackup, slot {upstream.slot})",
-        commands=[BUILD_SCRIPT],
-        _if=lambda: not built,
-    )
     service_running(
-        f"postgresql@{settings.version}-main",
+        f"postgresql@{fleet.postgres.version}-main",
         restart_when=changed(standby_settings, passfile),
         reload_instead=True,
         inputs=[rendered[0].path],
+    )
+
+
+@operation()
+def build_standby(script: str | None):
+    """
+    Run the standby build script on this host (nothing on hosts without one).
+
+    + script: the script to run, or None where there is nothing to build
+    """
+    if script is not None:
+        yield script
+
+
+def build_where_needed(fleet: Fleet, host: Host) -> None:
+    """Build the host as a standby of its upstream, once. The primary and its replicas all plan
+    this operation at the same point of the deploy: pyinfra waits for every host at an operation
+    they share, so a replica is built only after its primary has the replication role and the
+    pg_hba line (hosts otherwise run their own operations at their own pace)."""
+    upstream = upstream_of(fleet, host)
+    needed = upstream is not None and not is_built(fleet, upstream)
+    build_standby(
+        name="Build streaming replicas that are not built yet (pg_basebackup into a slot, once)",
+        script=BUILD_SCRIPT if needed else None,
     )
 
 

@@ -8,26 +8,25 @@ database holds, which replication slots the primary has. Nothing runs anywhere.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from fleet_builder import SECRET_NAMES, build, default_fleet_data
 from plans import CANARY, plan_host
 from pyinfra.api import FileUploadCommand, StringCommand
 from pyinfra.api.exceptions import PyinfraError
+from test_deploy_plan import make_fake_project, pyinfra_dry_json
 
 from mastofleet.deploys import standby
 from mastofleet.files import SecretValues
 from mastofleet.secrets_reference import environment_variable
 
 REPLICA = {"name": "hermine", "groups": ["db_replica"], "data": {"private_address": "10.0.1.9"}}
-BUILD = "Build this host as a streaming replica of {} (pg_basebackup, slot {})"
-REPLICA_BUILD = "PostgreSQL read replica | PostgreSQL | " + BUILD.format(
-    "nixie (the fleet's primary)", "mastofleet_hermine"
-)
-MIGRATION_BUILD = "PostgreSQL | " + BUILD.format("the old primary 10.0.9.5:5432", "mastofleet_nixie")
+BUILD = "Build streaming replicas that are not built yet (pg_basebackup into a slot, once)"
 STANDBY_FACT = re.compile(r"IDENTIFY_SYSTEM")
 TABLES_FACT = re.compile(r"SELECT count\(\*\) FROM pg_class")
 
@@ -50,28 +49,50 @@ def migrating_fleet(**settings: object) -> tuple[list[dict], dict]:
     return hosts, common
 
 
-def condition(plan, name: str) -> bool:  # type: ignore[no-untyped-def]
-    return plan.operation(name).global_arguments["_if"]()
+def builds(plan) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the host runs the build script in the build operation (every db host plans it)."""
+    commands = [command.get_raw_value() for command in plan.commands(BUILD)]
+    assert commands in ([], [standby.BUILD_SCRIPT]), commands
+    return bool(commands)
 
 
 def test_a_new_replica_is_built_once_and_never_creates_roles(replication_secrets) -> None:
     hosts, common = replica_fleet()
     plan = plan_host("hermine", hosts, common)
-    assert condition(plan, REPLICA_BUILD), "a host that is not yet a standby is built"
-    (command,) = plan.commands(REPLICA_BUILD)
-    assert command.get_raw_value() == standby.BUILD_SCRIPT
+    assert builds(plan), "a host that is not yet a standby is built"
     assert not [name for name in plan.names if "Create the" in name or "Set the password" in name]
     assert "PostgreSQL read replica | PgBouncer | Install PgBouncer" in plan.names
     names = plan.names
     assert names.index(
         "PostgreSQL read replica | PostgreSQL | Put /etc/postgresql/17/main/conf.d/60-mastofleet-standby.conf"
-    ) < names.index(REPLICA_BUILD)
+    ) < names.index(BUILD)
+
+
+def test_the_primary_and_its_replica_share_the_build_operation(tmp_path: Path) -> None:
+    """In pyinfra's own order (the CLI's, across hosts): hosts wait for each other only at operations
+    they share, so the primary and its replica plan the build as one operation, after the primary's
+    replication role and pg_hba line; app hosts do not plan it."""
+    fake_project = make_fake_project(tmp_path)
+    inventory = fake_project / "inventory.py"
+    inventory.write_text(
+        inventory.read_text().replace("ADDRESSES = {", "ADDRESSES = {'hermine': '10.0.1.9', ")
+        + 'db_replica = [_host("hermine")]\n'
+    )
+    result = pyinfra_dry_json(fake_project, {"replication_password": f"{CANARY}-replication_password"})
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)["plan"]
+    names = [entry["name"] for entry in plan]
+    (build,) = [entry for entry in plan if entry["name"] == BUILD]
+    assert set(build["hosts_with_change"]) | set(build["hosts_with_conditional_change"]) == {"@fake/hermine"}
+    assert names.index("PostgreSQL | Set the password of the replicator role (not shown)") < names.index(BUILD)
+    assert names.index("PostgreSQL | Put /etc/postgresql/17/main/pg_hba.conf") < names.index(BUILD)
+    assert CANARY not in result.stdout + result.stderr
 
 
 def test_a_replica_of_its_upstream_is_not_built_again(replication_secrets) -> None:
     hosts, common = replica_fleet()
     plan = plan_host("hermine", hosts, common, {"hermine": {STANDBY_FACT: "standby-of-upstream\nchecked"}})
-    assert not condition(plan, REPLICA_BUILD)
+    assert not builds(plan)
 
 
 def test_the_build_script_and_settings_carry_no_password(replication_secrets) -> None:
@@ -116,13 +137,14 @@ def test_the_primary_gets_the_replication_role_and_keeps_only_its_replicas_slots
 def test_a_fleet_without_replicas_has_no_replication_role(secrets_in_environment) -> None:
     hosts, common = default_fleet_data()
     plan = plan_host("nixie", hosts, common)
-    assert not [name for name in plan.names if "replicator" in name or "replica" in name.lower()]
+    assert not [name for name in plan.names if "replicator" in name or "Drop the replication slot" in name]
+    assert not builds(plan)
 
 
 def test_while_migrating_the_db_host_follows_the_old_primary(replication_secrets) -> None:
     hosts, common = migrating_fleet()
     plan = plan_host("nixie", hosts, common)
-    assert condition(plan, MIGRATION_BUILD)
+    assert builds(plan)
     assert not [name for name in plan.names if "Create the" in name or "Set the password" in name]
     (upload, *_) = plan.commands("PostgreSQL | Put /var/lib/postgresql/.mastofleet-upstream.pgpass (secret, not shown)")
     assert upload.src.getvalue() == f"10.0.9.5:5432:*:replicator:{CANARY}-source_replication_password\n"
@@ -142,7 +164,7 @@ def test_a_db_host_holding_tables_is_not_replaced(replication_secrets) -> None:
 def test_a_rehearsal_may_replace_the_db_hosts_tables(replication_secrets) -> None:
     hosts, common = migrating_fleet(replace_target_data=True)
     plan = plan_host("nixie", hosts, common, {"nixie": {TABLES_FACT: "12"}})
-    assert condition(plan, MIGRATION_BUILD)
+    assert builds(plan)
     (upload,) = [
         command
         for command in plan.commands("PostgreSQL | Put /usr/local/sbin/mastofleet-build-standby")
@@ -177,3 +199,13 @@ def test_the_build_script_is_valid_shell(tmp_path, replace: bool) -> None:
     checked = subprocess.run([shell, "-n", str(path)], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stderr
     assert ("refusing to replace it" in script.content) is not replace
+
+
+def test_a_standby_the_fleet_calls_its_primary_is_refused(secrets_in_environment) -> None:
+    """database_migration removed before the cutover: nixie is still a standby, and would get CREATE ROLE."""
+    hosts, common = default_fleet_data()
+    with pytest.raises(PyinfraError) as raised:
+        plan_host("nixie", hosts, common, {"nixie": {re.compile(r"standby.signal \]; then echo standby"): "standby"}})
+    message = str(raised.value)
+    assert "nixie: PostgreSQL here is a standby (standby.signal), but the fleet has nixie as its primary" in message
+    assert "Nothing was changed" in message and "mastofleet cutover" in message
