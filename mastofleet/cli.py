@@ -104,6 +104,12 @@ def _media(arguments: argparse.Namespace) -> int:
     return handler(arguments.inventory)
 
 
+def _database(arguments: argparse.Namespace) -> int:
+    from mastofleet.database.commands import run
+
+    return run(arguments)
+
+
 def _reference(arguments: argparse.Namespace) -> int:
     from mastofleet.reference import reference_markdown
 
@@ -190,6 +196,20 @@ def parser() -> argparse.ArgumentParser:
     ):
         media_commands.add_parser(name, help=text).add_argument("inventory")
     media.set_defaults(handler=_media)
+
+    database = commands.add_parser("db", help="PostgreSQL replication: status")
+    database_commands = database.add_subparsers(dest="database_command", required=True)
+    database_commands.add_parser(
+        "status", help="each PostgreSQL server, which streams from which, lag in bytes and seconds"
+    ).add_argument("inventory")
+    database.set_defaults(handler=_database)
+
+    cutover = commands.add_parser(
+        "cutover", help="promote the db host that replicates the old primary, in a short maintenance window"
+    )
+    cutover.add_argument("inventory")
+    cutover.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    cutover.set_defaults(handler=_database, database_command="cutover")
 
     reference = commands.add_parser("reference", help="print the configuration reference (markdown)")
     reference.set_defaults(handler=_reference)
