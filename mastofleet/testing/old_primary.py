@@ -176,3 +176,25 @@ def max_ids(host: str, database: str) -> dict[str, int]:
 
 def stop_old_primary() -> None:
     ssh(OLD_PRIMARY, f"systemctl stop postgresql@{VERSION}-main")
+
+
+def as_postgres(host: str, sql: str, database: str = "mastodon_production") -> str:
+    """One statement as postgres on a fleet host (on the command line: it holds no secret)."""
+    return ssh(host, f'runuser -u postgres -- psql -XtA -d {database} -c "{sql}"').strip()
+
+
+def put_shared_fleet_back(record: Path) -> None:
+    """Whatever state a run stopped in: nixie a primary serving the site, deployed from the shared
+    inventory, without the generated table; alice's PostgreSQL stopped."""
+    from mastofleet.deploys import nginx
+    from mastofleet.testing.deploy_run import run_deploy
+
+    if as_postgres("nixie", "SELECT pg_is_in_recovery()") == "t":
+        as_postgres("nixie", "SELECT pg_promote(true, 60)")
+    ssh("nixie", nginx.switch_variant_command(nginx.SERVING))
+    record.unlink(missing_ok=True)
+    result = run_deploy("inventories/local.py")
+    if result.returncode != 0 or result.failed:
+        raise RuntimeError(f"the shared fleet's deploy failed: {result.failed}\n{result.output[-5000:]}")
+    as_postgres("nixie", f"DROP TABLE IF EXISTS {LEGACY_TABLE}")
+    stop_old_primary()

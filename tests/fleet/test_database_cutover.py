@@ -29,37 +29,21 @@ from mastofleet.testing.load import Load
 from mastofleet.testing.old_primary import (
     LEGACY_TABLE,
     OLD_PRIMARY,
+    as_postgres,
     max_ids,
     psql,
+    put_shared_fleet_back,
     start_old_primary,
-    stop_old_primary,
     table_checksums,
 )
 
 pytestmark = pytest.mark.fleet
 
 INVENTORY = "tests/fleet/inventories/database_migration.py"
-SHARED_INVENTORY = "inventories/local.py"
 RECORD = state_directory() / "database-cutover.json"
 DATABASE = "mastodon_production"
 LEGACY_ROWS = 150_000
 ALICE = MACHINES[OLD_PRIMARY].address
-
-
-def as_postgres(host: str, sql: str) -> str:
-    return on_host(host, f'runuser -u postgres -- psql -XtA -d {DATABASE} -c "{sql}"')
-
-
-def put_shared_fleet_back() -> None:
-    """Whatever state a run stopped in: nixie a primary serving the site, deployed from the shared inventory."""
-    if as_postgres("nixie", "SELECT pg_is_in_recovery()") == "t":
-        as_postgres("nixie", "SELECT pg_promote(true, 60)")
-    on_host("nixie", nginx.switch_variant_command(nginx.SERVING))
-    RECORD.unlink(missing_ok=True)
-    result = run_deploy(SHARED_INVENTORY)
-    assert result.returncode == 0 and not result.failed, result.output
-    as_postgres("nixie", f"DROP TABLE IF EXISTS {LEGACY_TABLE}")
-    stop_old_primary()
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +65,7 @@ def migrating():  # type: ignore[no-untyped-def]
         )
         yield
     finally:
-        put_shared_fleet_back()
+        put_shared_fleet_back(RECORD)
 
 
 def request(method: str, path: str) -> tuple[int, dict[str, str]]:
