@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from fleet_builder import default_fleet_data
 from plans import SECRET_VALUES, plan_host
+from test_deploy_plan import make_fake_project
 
 from mastofleet.database import cutover as cutover_module
 from mastofleet.database import guardrails
@@ -93,8 +94,9 @@ def test_the_fleets_version_must_match_too() -> None:
 
 
 @pytest.fixture
-def migrating_project(fake_project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def migrating_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The fake project with database_migration in group_data, every secret in MASTOFLEET_SECRET_*."""
+    fake_project = make_fake_project(tmp_path)
     with (fake_project / "group_data" / "all.py").open("a") as data:
         data.write('\ndatabase_migration = {"source": "10.0.9.5"}\n')
     for name, value in {**SECRET_VALUES, "source_replication_password": "canary-source"}.items():
@@ -200,7 +202,8 @@ def test_the_cutover_asks_first(migrating_project: Path, healthy: list[int], mon
     assert steps.calls[0] == "maintenance"
 
 
-def test_a_fleet_without_an_old_primary_has_nothing_to_cut_over(fake_project: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_fleet_without_an_old_primary_has_nothing_to_cut_over(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    fake_project = make_fake_project(tmp_path)
     for name, value in SECRET_VALUES.items():
         monkeypatch.setenv(environment_variable(name), value)
     with pytest.raises(CutoverError, match="no database_migration section"):

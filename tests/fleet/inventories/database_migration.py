@@ -1,8 +1,9 @@
-"""The local fleet while its database migrates: the same hosts as inventories/local.py, with the old
+"""The local fleet while its database migrates: the hosts of inventories/local.py, with the old
 primary `alice` (mastofleet.testing.old_primary) as database_migration.source, so nixie is built as
 its streaming replica and the app writes to alice until `mastofleet cutover`. Used by
 tests/fleet/test_database_cutover.py and bench/database_cutover.py only."""
 
+from mastofleet.local.inventory import local_host
 from mastofleet.local.machines import MACHINES, ssh_key_path, state_directory
 
 _MIGRATION = {
@@ -16,20 +17,7 @@ _MIGRATION = {
 
 
 def _host(name):
-    address = str(MACHINES[name].address)
-    return (
-        name,
-        {
-            "ssh_hostname": address,
-            "ssh_user": "root",
-            "ssh_key": str(ssh_key_path()),
-            "ssh_strict_host_key_checking": "no",
-            "ssh_known_hosts_file": "/dev/null",
-            "private_address": address,
-            "public_address": address,
-            "database_migration": _MIGRATION,
-        },
-    )
+    return local_host(name, database_migration=_MIGRATION)
 
 
 db = [_host("nixie")]
@@ -37,5 +25,6 @@ redis = [_host("nixie")]
 lb = [_host("nixie")]
 app = [_host("freud"), _host("fritz"), _host("franz")]
 edge = [_host("esme")]
+monitor = [_host("nixie")]
 # group_data/local.py applies to the hosts of a group named `local` (pyinfra names one after the file)
 local = [_host(name) for name in ("nixie", "freud", "fritz", "franz", "esme")]

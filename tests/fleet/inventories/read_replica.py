@@ -1,31 +1,15 @@
-"""The local fleet with a read replica: the same hosts as inventories/local.py, plus `hermine`
-(booted only when named) in the db_replica group. Used by tests/fleet/test_read_replica.py and
+"""The local fleet with a read replica: the hosts of inventories/local.py, plus `hermine` (booted
+only when named) in the db_replica group. Used by tests/fleet/test_read_replica.py and
 bench/read_replica.py only, so the shared local fleet has no replica otherwise."""
 
-from mastofleet.local.machines import MACHINES, ssh_key_path
+from mastofleet.local.inventory import local_host
 
-
-def _host(name):
-    address = str(MACHINES[name].address)
-    return (
-        name,
-        {
-            "ssh_hostname": address,
-            "ssh_user": "root",
-            "ssh_key": str(ssh_key_path()),
-            "ssh_strict_host_key_checking": "no",
-            "ssh_known_hosts_file": "/dev/null",
-            "private_address": address,
-            "public_address": address,
-        },
-    )
-
-
-db = [_host("nixie")]
-redis = [_host("nixie")]
-lb = [_host("nixie")]
-app = [_host("freud"), _host("fritz"), _host("franz")]
-edge = [_host("esme")]
-db_replica = [_host("hermine")]
+db = [local_host("nixie")]
+redis = [local_host("nixie")]
+lb = [local_host("nixie")]
+app = [local_host("freud"), local_host("fritz"), local_host("franz")]
+edge = [local_host("esme")]
+monitor = [local_host("nixie")]
+db_replica = [local_host("hermine")]
 # group_data/local.py applies to the hosts of a group named `local` (pyinfra names one after the file)
-local = [_host(name) for name in ("nixie", "freud", "fritz", "franz", "esme", "hermine")]
+local = [local_host(name) for name in ("nixie", "freud", "fritz", "franz", "esme", "hermine")]
