@@ -39,7 +39,6 @@ from mastofleet.fleet import load_fleet, project_directory
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.replication import slot_name
 from mastofleet.rollout import health_check_command
-from mastofleet.services import expected_services
 from mastofleet.status import probe
 
 
@@ -106,8 +105,12 @@ def maintenance(run: Run) -> dict[str, Any]:
     return {"balancers": [balancer.name for balancer in _balancers(run)]}
 
 
-def _application_units(fleet: Fleet, host: Host) -> list[str]:
-    return [unit for unit in expected_services(fleet, host) if unit.startswith("mastodon-")]
+def _application_units(host: Host) -> list[str]:
+    """What writes to the database on an app host: Puma, the streaming processes, Sidekiq."""
+    units = ["mastodon-web.service"] if host.web else []
+    if host.streaming:
+        units += [f"mastodon-streaming@{port}.service" for port in host.streaming.ports]
+    return units + [process.unit for process in host.sidekiq]
 
 
 def _on_app_hosts(run: Run, command: Callable[[Host], str]) -> None:
@@ -121,7 +124,7 @@ def _on_app_hosts(run: Run, command: Callable[[Host], str]) -> None:
 
 def stop_application(run: Run) -> dict[str, Any]:
     def stop(host: Host) -> str:
-        units = " ".join(_application_units(run.fleet, host))
+        units = " ".join(_application_units(host))
         # is-active prints one state per unit; any line but "inactive"/"failed" means still running
         return f"systemctl stop {units}; ! systemctl is-active {units} | grep -qvx -e inactive -e failed"
 

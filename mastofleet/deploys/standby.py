@@ -184,7 +184,7 @@ def follow(fleet: Fleet, host: Host, secrets: SecretValues, upstream: Upstream) 
     rendered = files_for(fleet, host, secrets)
     standby_settings, passfile, _ = put_files(rendered)
     service_running(
-        f"postgresql@{fleet.postgres.version}-main",
+        postgres_role.cluster_service(fleet.postgres),
         restart_when=changed(standby_settings, passfile),
         reload_instead=True,
         inputs=[rendered[0].path],
@@ -222,7 +222,7 @@ def stop_following(settings: Postgres) -> None:
         for path in (configuration_path(settings), PASSFILE, BUILD_SCRIPT)
     ]
     server.shell(
-        name=f"Reload postgresql@{settings.version}-main without the standby settings",
-        commands=[f"systemctl reload postgresql@{settings.version}-main"],
+        name=f"Reload {postgres_role.cluster_service(settings)} without the standby settings",
+        commands=[f"systemctl reload {postgres_role.cluster_service(settings)}"],
         _if=changed(removed[0]),
     )
