@@ -22,8 +22,11 @@ what it holds can still be compared.
 
 from __future__ import annotations
 
+import ssl
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,7 +42,6 @@ from mastofleet.fleet import load_fleet, project_directory
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.replication import slot_name
 from mastofleet.rollout import health_check_command
-from mastofleet.status import probe
 
 
 class CutoverError(Exception):
@@ -81,12 +83,27 @@ def _balancers(run: Run) -> list[Host]:
     return run.fleet.with_role(Role.lb)
 
 
-def _site_answer(run: Run) -> list[str]:
-    answers = []
+def site_status(address: str, domain: str) -> int:
+    """The status of https://ADDRESS/health for the site's domain (0 when there is no answer)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the answer's status matters here, not who signed the certificate
+    request = urllib.request.Request(f"https://{address}/health", headers={"Host": domain})
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (OSError, urllib.error.URLError):
+        return 0
+
+
+def _site_statuses(run: Run) -> dict[str, int]:
+    statuses = {}
     for balancer in _balancers(run):
         address = run.hosts.by_name[balancer.name].get("ssh_hostname") or str(balancer.private_address)
-        answers.append(probe(f"https://{address}/health", run.fleet.instance.site_domain))
-    return answers
+        statuses[balancer.name] = site_status(address, run.fleet.instance.site_domain)
+    return statuses
 
 
 def maintenance(run: Run) -> dict[str, Any]:
@@ -99,9 +116,9 @@ def maintenance(run: Run) -> dict[str, Any]:
                 " exit 1; }"
             )
             remote.run(nginx.switch_variant_command(nginx.MAINTENANCE))
-    answers = _site_answer(run)
-    if not all(answer.startswith("503") for answer in answers):
-        raise CutoverError(f"the site does not answer 503 in maintenance: {answers}")
+    statuses = _site_statuses(run)
+    if set(statuses.values()) != {503}:
+        raise CutoverError(f"the site does not answer 503 in maintenance: /health via {statuses}")
     return {"balancers": [balancer.name for balancer in _balancers(run)]}
 
 
@@ -216,9 +233,9 @@ def lift(run: Run) -> dict[str, Any]:
         with run.hosts.host(balancer.name) as remote:
             remote.run(nginx.switch_variant_command(nginx.SERVING))
     run.record["window"]["ended"] = time.time()
-    answers = _site_answer(run)
-    if not all(answer.startswith("200") for answer in answers):
-        raise CutoverError(f"the site does not answer 200 after maintenance was lifted: {answers}")
+    statuses = _site_statuses(run)
+    if set(statuses.values()) != {200}:
+        raise CutoverError(f"the site does not answer 200 after maintenance was lifted: /health via {statuses}")
     return {"window_seconds": round(run.record["window"]["ended"] - run.record["window"]["started"], 1)}
 
 
@@ -256,14 +273,17 @@ STEPS = (
 # --- the command -----------------------------------------------------------------------------------
 
 
-def where_it_stands(steps: tuple[Step, ...], done: set[str]) -> str:
-    if not done:
-        return "Nothing was changed."
+def where_it_stands(steps: tuple[Step, ...], done: set[str], stopped: Step | None = None) -> str:
+    """The fleet's state for the operator: what the finished steps did, and that the stopped one may
+    have done part of its work (each step may run again)."""
+    partly = f" The step that stopped ({stopped.description}) may have done part of its work." if stopped else ""
     if any(step.promoted and step.name in done for step in steps):
-        return "The db host is the primary now (the record says so, and deploys treat it so)."
+        return "The db host is the primary now (the record says so, and deploys treat it so)." + partly
     if any(step.fenced and step.name in done for step in steps):
-        return "The site is in maintenance and the old primary is read-only; the db host is still its replica."
-    return "The site is in maintenance (or partly); the old primary still takes writes."
+        return "The site is in maintenance and the old primary is read-only; the db host is still its replica." + partly
+    if done:
+        return "The site is in maintenance; the old primary still takes writes." + partly
+    return "No step finished." + partly if stopped else "Nothing was changed."
 
 
 def confirm(run: Run, assume_yes: bool) -> None:
@@ -366,7 +386,7 @@ def cutover(inventory_path: str, assume_yes: bool = False, steps: tuple[Step, ..
             run.record["stopped"] = {"step": step.name, "error": str(error), "at": now()}
             run.save()
             raise CutoverError(
-                f"stopped at step {number} ({step.description}): {error}\n{where_it_stands(steps, done)}"
+                f"stopped at step {number} ({step.description}): {error}\n{where_it_stands(steps, done, step)}"
                 f" Fix the cause, then run `mastofleet cutover {inventory_path}` again: it resumes at this step."
             ) from error
         seconds = time.monotonic() - started

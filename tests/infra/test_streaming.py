@@ -40,9 +40,7 @@ def test_streaming_listens_on_the_private_address_only(streaming_host: Target) -
     ports = streaming_host.model.streaming.ports
     for port in ports:
         assert_listening_only(streaming_host, port, {private})
-    node = {
-        (address, port) for address, port, processes in streaming_host.listeners if "node" in processes.split(",")
-    }
+    node = {(address, port) for address, port, processes in streaming_host.listeners if "node" in processes.split(",")}
     assert node == {(private, port) for port in ports}, f"{streaming_host.name}: node listens on {node}"
 
 

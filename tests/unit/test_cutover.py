@@ -155,6 +155,7 @@ def test_a_stopped_cutover_resumes_where_it_stopped(migrating_project: Path, hea
     message = str(stopped.value)
     assert message.startswith("stopped at step 3 (step catch_up): the db host is 3.0 MB behind")
     assert "the old primary is read-only; the db host is still its replica" in message
+    assert "The step that stopped (step catch_up) may have done part of its work." in message
     assert f"run `mastofleet cutover {inventory}` again: it resumes at this step" in message
     assert steps.calls == ["maintenance", "fence", "catch_up"] and healthy == [1]
     written = record(migrating_project)
