@@ -89,7 +89,8 @@ def start_old_primary(inventory: str, legacy_rows: int) -> OldPrimary:
     application = scram_verifier(user, store.reveal(secret_name(fleet.postgres.password)))
     replication = scram_verifier(migration.user, store.reveal(secret_name(migration.password)))
     slot = slot_name(fleet.db_host)
-    # a previous run's fence is undone first; the restart makes every session see it
+    # the settings above take a restart; a previous run's fence is undone, and restarted away too
+    ssh(OLD_PRIMARY, f"systemctl restart postgresql@{VERSION}-main")
     psql(OLD_PRIMARY, "ALTER SYSTEM RESET default_transaction_read_only;\n")
     ssh(OLD_PRIMARY, f"systemctl restart postgresql@{VERSION}-main")
     psql(
