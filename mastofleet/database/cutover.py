@@ -98,12 +98,18 @@ def site_status(address: str, domain: str) -> int:
         return 0
 
 
-def _site_statuses(run: Run) -> dict[str, int]:
-    statuses = {}
-    for balancer in _balancers(run):
-        address = run.hosts.by_name[balancer.name].get("ssh_hostname") or str(balancer.private_address)
-        statuses[balancer.name] = site_status(address, run.fleet.instance.site_domain)
-    return statuses
+def _site_statuses(run: Run, wanted: int, seconds: float = 15) -> dict[str, int]:
+    """/health's status through each balancer, asked until it is `wanted` (nginx's reload returns
+    before its old workers have stopped taking connections) or `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        statuses = {}
+        for balancer in _balancers(run):
+            address = run.hosts.by_name[balancer.name].get("ssh_hostname") or str(balancer.private_address)
+            statuses[balancer.name] = site_status(address, run.fleet.instance.site_domain)
+        if set(statuses.values()) == {wanted} or time.monotonic() > deadline:
+            return statuses
+        time.sleep(0.2)
 
 
 def maintenance(run: Run) -> dict[str, Any]:
@@ -116,7 +122,7 @@ def maintenance(run: Run) -> dict[str, Any]:
                 " exit 1; }"
             )
             remote.run(nginx.switch_variant_command(nginx.MAINTENANCE))
-    statuses = _site_statuses(run)
+    statuses = _site_statuses(run, 503)
     if set(statuses.values()) != {503}:
         raise CutoverError(f"the site does not answer 503 in maintenance: /health via {statuses}")
     return {"balancers": [balancer.name for balancer in _balancers(run)]}
@@ -233,7 +239,7 @@ def lift(run: Run) -> dict[str, Any]:
         with run.hosts.host(balancer.name) as remote:
             remote.run(nginx.switch_variant_command(nginx.SERVING))
     run.record["window"]["ended"] = time.time()
-    statuses = _site_statuses(run)
+    statuses = _site_statuses(run, 200)
     if set(statuses.values()) != {200}:
         raise CutoverError(f"the site does not answer 200 after maintenance was lifted: /health via {statuses}")
     return {"window_seconds": round(run.record["window"]["ended"] - run.record["window"]["started"], 1)}
