@@ -113,7 +113,7 @@ def _site_statuses(run: Run, wanted: int, seconds: float = 15) -> dict[str, int]
 
 
 def maintenance(run: Run) -> dict[str, Any]:
-    run.record.setdefault("window", {})["started"] = run.record.get("window", {}).get("started") or time.time()
+    run.record.setdefault("window", {}).setdefault("started", time.time())  # a resumed run keeps the first start
     run.save()
     for balancer in _balancers(run):
         with run.hosts.host(balancer.name) as remote:

@@ -22,6 +22,7 @@ from mastofleet.database.remote import (
     streams,
 )
 from mastofleet.database.status import size
+from mastofleet.deploys.standby import data_directory
 from mastofleet.model import DatabaseMigration, Fleet
 
 SAMPLES = 5
@@ -127,7 +128,8 @@ def gather(fleet: Fleet, hosts: Hosts, samples: int = SAMPLES) -> Figures:
         stream = next((item for item in streams(source) if item.standby == target), None)
         replica_state = server_state(replica)
         figures = Figures(target, source_state, replica_state, receiver(replica), stream, data_bytes=data_bytes)
-        figures.free_bytes = int(replica.run("df -B1 --output=avail /var/lib/postgresql | tail -1").strip())
+        directory = data_directory(fleet.postgres)
+        figures.free_bytes = int(replica.run(f"df -B1 --output=avail {directory} | tail -1").strip())
         started = time.monotonic()
         for index in range(samples):
             if index:

@@ -13,6 +13,7 @@ from typing import Any
 
 from mastofleet.database import record as cutover_record
 from mastofleet.database.remote import Hosts, RemoteError, Slot, Stream, receiver, server_state, slots, streams
+from mastofleet.deploys.standby import STATUS_FILE
 from mastofleet.model import Fleet, Role
 from mastofleet.replication import upstream_of
 from mastofleet.report import table
@@ -46,7 +47,7 @@ def _ask(server: Server, connect: Any, expects_standby: bool, upstream: str | No
             state = server_state(remote)
             server.streams = streams(remote)
             server.slots = slots(remote)
-            build = remote.run("cat /var/lib/postgresql/mastofleet-standby.json 2>/dev/null || true").strip()
+            build = remote.run(f"cat {STATUS_FILE} 2>/dev/null || true").strip()
             wal = receiver(remote) if state.in_recovery else None
     except RemoteError as error:
         server.problems.append(str(error))
