@@ -118,6 +118,12 @@ def _backup(arguments: argparse.Namespace) -> int:
         return 1
 
 
+def _database(arguments: argparse.Namespace) -> int:
+    from mastofleet.database.commands import run
+
+    return run(arguments)
+
+
 def _reference(arguments: argparse.Namespace) -> int:
     from mastofleet.reference import reference_markdown
 
@@ -216,6 +222,19 @@ def parser() -> argparse.ArgumentParser:
     backup_restore.add_argument("--to", required=True, help="the point, e.g. '2026-11-27 14:05:00+00:00'")
     backup_restore.add_argument("--yes", action="store_true", help="really replace the database")
     backups.set_defaults(handler=_backup)
+    database = commands.add_parser("db", help="PostgreSQL replication: status")
+    database_commands = database.add_subparsers(dest="database_command", required=True)
+    database_commands.add_parser(
+        "status", help="each PostgreSQL server, which streams from which, lag in bytes and seconds"
+    ).add_argument("inventory")
+    database.set_defaults(handler=_database)
+
+    cutover = commands.add_parser(
+        "cutover", help="promote the db host that replicates the old primary, in a short maintenance window"
+    )
+    cutover.add_argument("inventory")
+    cutover.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    cutover.set_defaults(handler=_database, database_command="cutover")
 
     reference = commands.add_parser("reference", help="print the configuration reference (markdown)")
     reference.set_defaults(handler=_reference)

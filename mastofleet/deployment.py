@@ -13,6 +13,7 @@ from mastofleet import disk_guard, rollout, run_record
 from mastofleet.deploys import (
     backup,
     base,
+    db_replica,
     edge,
     exporters,
     firewall,
@@ -27,6 +28,7 @@ from mastofleet.deploys import (
     retirement,
     search,
     sidekiq,
+    standby,
     streaming,
     web,
 )
@@ -85,13 +87,18 @@ def deploy_current_host() -> None:
         operators.operators(fleet, host)
         firewall.firewall(fleet, host)
     kept = frozenset[str]()
-    if host.has(Role.db):
+    if host.has(Role.db) or host.has(Role.db_replica):
         disk_guard.require_healthy_disk(fleet, host)
         kept = retirement.still_allowed(fleet)
+    if host.has(Role.db):
         postgres.postgresql(fleet, host, secrets, kept)
         if fleet.pgbouncer.enabled:
             pgbouncer.pgbouncer(fleet, host, secrets, kept)
         backup.database_backups(fleet, host, secrets)
+    if host.has(Role.db_replica):
+        db_replica.db_replica(fleet, host, secrets, kept)
+    if host.has(Role.db) or host.has(Role.db_replica):
+        standby.build_where_needed(fleet, host)  # one operation the primary and its replicas share
     if any(host.has(role) for role in REDIS_ROLES):
         redis.redis(fleet, host, secrets)
     if host.has(Role.redis):

@@ -27,7 +27,8 @@ DD_WRITES = 256
 
 def data_directory(fleet: Fleet, host: Host) -> str:
     """Where the host keeps what a slow disk hurts most: PostgreSQL's data on db hosts, else /var/lib."""
-    return f"/var/lib/postgresql/{fleet.postgres.version}" if host.has(Role.db) else "/var/lib"
+    holds_database = host.has(Role.db) or host.has(Role.db_replica)
+    return f"/var/lib/postgresql/{fleet.postgres.version}" if holds_database else "/var/lib"
 
 
 def probe_script(directory: str, seconds: int) -> str:

@@ -17,10 +17,21 @@ from mastofleet.templating import render
 
 
 def database_endpoint(fleet: Fleet) -> tuple[str, int]:
-    """Where the app's connections go: pgbouncer when enabled, else Postgres itself."""
+    """Where the app's connections go: pgbouncer when enabled, else Postgres itself; while the
+    database migrates, straight to the old primary, which still takes every write."""
+    if fleet.migrating_database:
+        return fleet.primary_endpoint()
     address = str(fleet.db_host.private_address)
     port = fleet.pgbouncer.port if fleet.pgbouncer.enabled else fleet.postgres.port
     return address, port
+
+
+def replica_endpoint(fleet: Fleet) -> tuple[str, int] | None:
+    """Where the app's reads go (REPLICA_DB_*): the read replica's pgbouncer, or its Postgres."""
+    if not fleet.replica_hosts:
+        return None
+    address = str(fleet.replica_hosts[0].private_address)
+    return address, fleet.pgbouncer.port if fleet.pgbouncer.enabled else fleet.postgres.port
 
 
 def render_environment(fleet: Fleet, secrets: SecretValues) -> str:
@@ -34,6 +45,8 @@ def render_environment(fleet: Fleet, secrets: SecretValues) -> str:
         database_port=port,
         redis_servers=[(server, secrets[secret_name(server.settings.password)]) for server in redis_servers(fleet)],
         search=search_endpoint(fleet),
+        through_pgbouncer=fleet.pgbouncer.enabled and not fleet.migrating_database,
+        replica=replica_endpoint(fleet),
         mastodon_secrets={key: secrets[name] for key, name in MASTODON_SECRETS.items()},
         database_password=secrets[secret_name(fleet.postgres.password)],
         storage=fleet.object_storage if fleet.object_storage and fleet.object_storage.enabled else None,

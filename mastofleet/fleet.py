@@ -41,6 +41,8 @@ FLEET_SECTIONS = (
     "access",
     "firewall",
     "backup",
+    "replication",
+    "database_migration",
 )
 VERSION_OVERRIDE = "mastodon_version"  # `--data mastodon_version=v4.6.6`: upgrade without editing group_data
 HOST_FIELDS = (
@@ -195,9 +197,11 @@ def fleet_from_inventory(inventory: Any, store: SecretStore | None = None, proje
     common = _common_data(inventory)
     if store is None:
         store = SecretStore.for_fleet_data(common, project or os.getcwd())
+    from mastofleet.database.record import with_record as with_cutover_record
     from mastofleet.media.record import with_record
 
-    return with_record(fleet_from_hosts(hosts, common, store), project or os.getcwd())
+    fleet = with_record(fleet_from_hosts(hosts, common, store), project or os.getcwd())
+    return with_cutover_record(fleet, project or os.getcwd())
 
 
 def _common_data(inventory: Any) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def host_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
         return MetricsEndpoint(host.name, address, port, job, purpose)
 
     endpoints = [endpoint(NODE_EXPORTER_PORT, "node", "node_exporter: disks, filesystems, load, memory")]
-    if host.has(Role.db):
+    if host.has(Role.db) or host.has(Role.db_replica):
         endpoints.append(
             endpoint(POSTGRES_EXPORTER_PORT, "postgres", "postgres_exporter: connections, WAL, replication")
         )

@@ -549,6 +549,60 @@ class Doctor(Strict):
     )
 
 
+ROLE_NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+ADDRESS_OR_NAME_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+class Replication(Strict):
+    """Streaming replication from the fleet's primary to its db_replica hosts: physical, over TLS,
+    one replication slot per replica, hot standby."""
+
+    user: str = Field("replicator", description="The role replicas log in as (REPLICATION, scram-sha-256).")
+    password: SecretReference = Field("secret:replication_password", description="Its password, by reference.")
+
+
+class DatabaseMigration(Strict):
+    """An existing PostgreSQL primary outside the fleet: the db host is built as its streaming replica
+    and the app keeps writing to it until `mastofleet cutover` promotes the db host."""
+
+    enabled: bool = Field(
+        True, description="Migration mode on; the cutover's record turns it off once the db host is promoted."
+    )
+    source: str = Field(description="Address of the old primary, reachable from the db host and the app hosts.")
+    port: int = Field(5432, ge=1, le=65535, description="The old primary's PostgreSQL port.")
+    user: str = Field("replicator", description="Replication role on the old primary (REPLICATION, LOGIN).")
+    password: SecretReference = Field(
+        "secret:source_replication_password", description="That role's password, by reference."
+    )
+    ssh_host: str | None = Field(
+        None, description="Where `cutover` and `db status` reach the old primary by SSH; default: source."
+    )
+    ssh_user: str = Field("root", description="SSH user on the old primary (runs psql as postgres).")
+    ssh_port: int = Field(22, ge=1, le=65535, description="SSH port of the old primary.")
+    ssh_key_file: str | None = Field(None, description="Private key for that SSH login; default: the agent's keys.")
+    replace_target_data: bool = Field(
+        False,
+        description="Let the first build replace a db host whose database already holds tables (a rehearsal); "
+        "never needed on a fresh host.",
+    )
+    catch_up_timeout: int = Field(
+        120, ge=5, description="Seconds the cutover waits for the db host to replay the old primary's last WAL."
+    )
+    max_lag_bytes: int = Field(
+        16 * 1024 * 1024, ge=0, description="Cutover starts only when the lag is at most this, or shrinking."
+    )
+    disk_headroom: float = Field(
+        1.0, ge=0, description="Cutover wants this many times the database's size free on the db host."
+    )
+    record_file: str = Field(
+        "database-cutover.json", description="The cutover's record of its steps, to resume from (project-relative)."
+    )
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.source}:{self.port}"
+
+
 class Fleet(Strict):
     """The whole fleet: instance-wide settings and every host."""
 
@@ -566,6 +620,8 @@ class Fleet(Strict):
     tls: Tls = Field(default_factory=Tls)
     edge: Edge = Field(default_factory=Edge)
     media_migration: MediaMigration | None = None
+    replication: Replication = Field(default_factory=Replication)
+    database_migration: DatabaseMigration | None = None
     secrets: list[str] = Field(
         default_factory=lambda: sorted(MASTODON_SECRETS.values()),
         description="Names of the secrets the fleet's secret store must hold.",
@@ -622,6 +678,21 @@ class Fleet(Strict):
         return hosts[0] if hosts else None
 
     @property
+    def migrating_database(self) -> bool:
+        """Migration mode on: the app writes to the old primary and the db host replicates from it."""
+        return self.database_migration is not None and self.database_migration.enabled
+
+    @property
+    def replica_hosts(self) -> list[Host]:
+        return self.with_role(Role.db_replica)
+
+    def primary_endpoint(self) -> tuple[str, int]:
+        """Where PostgreSQL takes writes now (migrations go there): the old primary while migrating."""
+        if self.migrating_database and self.database_migration is not None:
+            return self.database_migration.source, self.database_migration.port
+        return str(self.db_host.private_address), self.postgres.port
+
+    @property
     def total_connections(self) -> int:
         return sum(host.connections for host in self.hosts)
 
@@ -644,6 +715,10 @@ class Fleet(Strict):
         if self.backup:
             names.add(secret_name(self.backup.access_key))
             names.add(secret_name(self.backup.secret_key))
+        if self.replica_hosts:
+            names.add(secret_name(self.replication.password))
+        if self.migrating_database and self.database_migration is not None:
+            names.add(secret_name(self.database_migration.password))
         return names
 
 
@@ -1166,6 +1241,114 @@ def _monitoring(fleet: Fleet) -> list[Problem]:
 
 from mastofleet.access_rules import ACCESS_RULES  # noqa: E402 - the rules need Fleet defined
 
+
+def replica_connection_budget(fleet: Fleet) -> tuple[int, int, str] | None:
+    """Like `connection_budget`, for the read replica: every app process may open its pool there too."""
+    if not fleet.replica_hosts:
+        return None
+    replica = fleet.replica_hosts[0]
+    used = fleet.total_connections
+    if fleet.pgbouncer.enabled:
+        limit = fleet.pgbouncer.max_client_connections
+        against = f"pgbouncer max_client_connections {limit} on {replica.name}"
+    else:
+        limit = fleet.postgres.usable_connections
+        against = f"postgres max_connections {fleet.postgres.max_connections} - reserved {fleet.postgres.reserved_connections} on {replica.name}"
+    return used, limit, f"{used} (the app's pools, opened again for reads) against {against}"
+
+
+def _replication(fleet: Fleet) -> list[Problem]:
+    problems: list[Problem] = []
+    replicas = fleet.replica_hosts
+    if len(replicas) > 1:
+        problems.append(
+            Problem(
+                "fleet",
+                "roles",
+                f"{len(replicas)} hosts have the role db_replica ({', '.join(h.name for h in replicas)}); "
+                "Mastodon reads from one replica (REPLICA_DB_HOST)",
+                "keep one host in 'db_replica'",
+            )
+        )
+    for host in replicas:
+        if host.has(Role.db):
+            problems.append(
+                Problem(host.name, "roles", "the host is both db and db_replica", "put the replica on another host")
+            )
+    names = [("replication", "user", fleet.replication.user)]
+    if fleet.database_migration is not None:
+        names.append(("database_migration", "user", fleet.database_migration.user))
+    for where, field, name in names:
+        if not ROLE_NAME_PATTERN.match(name):
+            problems.append(
+                Problem(
+                    where, field, f"'{name}' is not a plain PostgreSQL role name", "use lowercase letters, digits, _"
+                )
+            )
+    if replicas and fleet.replication.user == fleet.postgres.user:
+        problems.append(
+            Problem(
+                "replication",
+                "user",
+                f"replicas would log in as the app's own role {fleet.postgres.user}",
+                "give replication its own role, e.g. replicator",
+            )
+        )
+    return problems
+
+
+def _database_migration(fleet: Fleet) -> list[Problem]:
+    migration = fleet.database_migration
+    if migration is None or not migration.enabled:
+        return []
+    problems: list[Problem] = []
+    if fleet.replica_hosts:
+        problems.append(
+            Problem(
+                "database_migration",
+                "enabled",
+                "a read replica cannot follow a db host that is itself still a replica of the old primary",
+                "add the db_replica host once the cutover is done and database_migration is removed",
+            )
+        )
+    fleet_addresses = {str(host.private_address): host.name for host in fleet.hosts}
+    fleet_addresses.update({str(host.public_address): host.name for host in fleet.hosts if host.public_address})
+    if migration.source in fleet_addresses:
+        problems.append(
+            Problem(
+                "database_migration",
+                "source",
+                f"{migration.source} is {fleet_addresses[migration.source]}, a host of this fleet",
+                "name the old primary outside the fleet that the db host should copy",
+            )
+        )
+    for field, value in (("source", migration.source), ("ssh_host", migration.ssh_host)):
+        if value is not None and not ADDRESS_OR_NAME_PATTERN.match(value):
+            problems.append(
+                Problem(
+                    "database_migration",
+                    field,
+                    f"'{value}' is neither an address nor a host name",
+                    "write the old primary's private address, e.g. 10.0.0.5",
+                )
+            )
+    return problems
+
+
+def _replica_connection_budget(fleet: Fleet) -> list[Problem]:
+    budget = replica_connection_budget(fleet)
+    if budget is None or budget[0] <= budget[1]:
+        return []
+    return [
+        Problem(
+            "fleet",
+            "connections",
+            f"the app may open more connections to the read replica than it allows: {budget[2]}",
+            "lower the app's pools or raise the limit",
+        )
+    ]
+
+
 RULES = (
     _roles_present,
     _single_primaries,
@@ -1179,6 +1362,9 @@ RULES = (
     _edge,
     _retired,
     _media_migration,
+    _replication,
+    _database_migration,
+    _replica_connection_budget,
     _secrets,
     _operators,
     _hetzner_network,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mastofleet.model import Fleet, Host, connection_budget
+from mastofleet.model import Fleet, Host, connection_budget, replica_connection_budget
 from mastofleet.redis_servers import connection_estimate, redis_servers, what_it_holds
 from mastofleet.search import search_endpoint, search_settings
 
@@ -54,6 +54,9 @@ def fleet_table(fleet: Fleet) -> str:
         *redis_lines(fleet),
         search_line(fleet),
     ]
+    replica = replica_connection_budget(fleet)
+    if replica is not None:
+        summary.append(f"read replica connections: {replica[2]}")
     return "\n".join(summary)
 
 

@@ -130,7 +130,8 @@ def one_host_at_a_time(fleet: Fleet, host: Host, pending: list[PendingRestart]) 
     """
     targets = nginx.balanced_hosts(fleet)
     _restarts[(_inventory(), host.name)] = pending
-    balancer = host.has(Role.lb) and len(targets) > 1
+    # in maintenance (a cutover) the balancer sends nothing to the app hosts: no host to take out
+    balancer = host.has(Role.lb) and len(targets) > 1 and not nginx.in_maintenance()
     if balancer:
         drained = nginx.drained_host(fleet)
         if drained:

@@ -8,7 +8,7 @@ from mastofleet.model import Fleet, Host, Role
 
 def expected_services(fleet: Fleet, host: Host) -> list[str]:
     services: list[str] = []
-    if host.has(Role.db):
+    if host.has(Role.db) or host.has(Role.db_replica):
         services.append(f"postgresql@{fleet.postgres.version}-main.service")
         if fleet.pgbouncer.enabled:
             services.append("pgbouncer.service")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from mastofleet.deploys import (
     backup,
     base,
+    db_replica,
     edge,
     exporters,
     firewall,
@@ -22,6 +23,7 @@ from mastofleet.deploys import (
     redis,
     search,
     sidekiq,
+    standby,
     streaming,
     web,
 )
@@ -42,8 +44,10 @@ ROLE_FILES: list[tuple[Applies, RoleFiles]] = [
     (lambda fleet, host: True, operators.files_for),
     (lambda fleet, host: fleet.firewall.enabled, firewall.files_for),
     (_has(Role.db), postgres.files_for),
+    (_has(Role.db), standby.files_for),  # while the database migrates: a standby of the old primary
     (lambda fleet, host: host.has(Role.db) and fleet.pgbouncer.enabled, pgbouncer.files_for),
     (lambda fleet, host: host.has(Role.db) and fleet.backup is not None, backup.database_files),
+    (_has(Role.db_replica), db_replica.files_for),
     (lambda fleet, host: any(host.has(role) for role in REDIS_ROLES), redis.files_for),
     (lambda fleet, host: host.has(Role.redis) and fleet.backup is not None, backup.redis_files),
     (_has(Role.search), search.files_for),

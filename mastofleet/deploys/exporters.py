@@ -22,6 +22,7 @@ from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, redis_
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.operations import changed, install_without_starting, put_files, service_running
 from mastofleet.redis_servers import servers_on
+from mastofleet.replication import upstream_of
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
 
@@ -215,8 +216,8 @@ def exporters(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
         commands=[f"systemctl start {TEXTFILE_UNIT}.service"],
         _if=changed(script, service, timer),
     )
-    if host.has(Role.db):
-        monitoring_role()
+    if host.has(Role.db) and upstream_of(fleet, host) is None:
+        monitoring_role()  # a standby cannot create roles; a read replica gets this one from its primary
     if runs_nginx(host):
         apt.packages(name="Install nginx", packages=["nginx"])
         # Debian's welcome page on every address is nobody's site (the lb and edge roles bring theirs).

@@ -328,11 +328,8 @@ def link_environment(instance: Instance, release: Release) -> OperationMeta:
 
 def direct_database_environment(fleet: Fleet) -> dict[str, str]:
     """Migrations go straight to PostgreSQL: PgBouncer's transaction mode cannot run them."""
-    return {
-        "RAILS_ENV": "production",
-        "DB_HOST": str(fleet.db_host.private_address),
-        "DB_PORT": str(fleet.postgres.port),
-    }
+    address, port = fleet.primary_endpoint()  # the old primary while the database migrates
+    return {"RAILS_ENV": "production", "DB_HOST": address, "DB_PORT": str(port)}
 
 
 def setup_database_once(fleet: Fleet, release: Release) -> None:

@@ -16,6 +16,8 @@ from mastofleet.templating import render
 CONFIGURATION = "/etc/nginx/conf.d/mastodon.conf"  # a link to one of the variants below
 VARIANTS_DIRECTORY = "/etc/nginx/mastofleet"
 SERVING = f"{VARIANTS_DIRECTORY}/serving.conf"
+MAINTENANCE = f"{VARIANTS_DIRECTORY}/maintenance.conf"  # 503 and Retry-After for everything (a cutover)
+MAINTENANCE_RETRY_AFTER = 120  # seconds
 CACHE_DIRECTORY = "/var/cache/nginx/mastodon"
 
 
@@ -66,7 +68,20 @@ def files_for(
     variants = [ConfigFile(SERVING, site(fleet, host, joining=joining))]
     for app in balanced_hosts(fleet):
         variants.append(ConfigFile(drained_variant(app.name), site(fleet, host, frozenset({app.name}), joining)))
+    variants.append(ConfigFile(MAINTENANCE, maintenance_site(fleet, host)))
     return variants
+
+
+def maintenance_site(fleet: Fleet, host: Host) -> str:
+    certificate, key = certificate_paths(fleet)
+    return render(
+        "nginx/maintenance.conf.j2",
+        host=host,
+        site_domain=fleet.instance.site_domain,
+        certificate=certificate,
+        certificate_key=key,
+        retry_after=MAINTENANCE_RETRY_AFTER,
+    )
 
 
 class ServingHosts(FactBase[dict[str, bool]]):
@@ -141,10 +156,20 @@ def switch_variant_command(variant: str) -> str:
     )
 
 
+def active_variant() -> str | None:
+    """The variant the site's link points at now (read before the run)."""
+    link = current_host.get_fact(Link, path=CONFIGURATION)
+    return link.get("link_target") if link else None
+
+
+def in_maintenance() -> bool:
+    """A cutover has the site in maintenance: deploys keep it so until the cutover lifts it."""
+    return active_variant() == MAINTENANCE
+
+
 def drained_host(fleet: Fleet) -> str | None:
     """The app host the balancer has out of rotation now (read before the run), if any."""
-    link = current_host.get_fact(Link, path=CONFIGURATION)
-    active = link.get("link_target") if link else None
+    active = active_variant()
     for app in balanced_hosts(fleet):
         if active == drained_variant(app.name):
             return app.name
@@ -171,12 +196,14 @@ def load_balancer(fleet: Fleet, host: Host) -> None:
     files.directory(name="Create nginx's cache directory", path=CACHE_DIRECTORY, user="www-data", group="www-data")
     rendered = files_for(fleet, host, SecretValues(), joining_hosts(fleet))
     variants = put_files(rendered)
-    # A host drained by a rollout that stopped stays drained until the rollout finishes it.
+    # A host drained by a rollout that stopped stays drained until the rollout finishes it; a site
+    # in maintenance stays so until the cutover lifts it.
     active = drained_host(fleet)
+    target = MAINTENANCE if in_maintenance() else drained_variant(active) if active else SERVING
     link = files.link(
         name="Serve the site from its variant",
         path=CONFIGURATION,
-        target=drained_variant(active) if active else SERVING,
+        target=target,
         force=True,  # the site was a plain file before variants existed
     )
     remove_stale_variants(fleet)
@@ -193,7 +220,7 @@ def load_balancer(fleet: Fleet, host: Host) -> None:
 
 def remove_stale_variants(fleet: Fleet) -> None:
     """Variants of app hosts the model no longer has are deleted (never the active one: it is relinked first)."""
-    wanted = {SERVING, *(drained_variant(app.name) for app in balanced_hosts(fleet))}
+    wanted = {SERVING, MAINTENANCE, *(drained_variant(app.name) for app in balanced_hosts(fleet))}
     present = current_host.get_fact(FindFiles, path=VARIANTS_DIRECTORY, fname="*.conf") or []
     for path in sorted(set(present) - wanted):
         files.file(name=f"Remove {path} (no longer in the model)", path=path, present=False)

@@ -11,10 +11,12 @@ from pyinfra import host as current_host
 from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand, deploy
 from pyinfra.operations import apt, postgres, server
 
+from mastofleet.deploys import standby
 from mastofleet.files import ConfigFile, SecretValues
 from mastofleet.firewall import Opening, from_roles
 from mastofleet.model import Fleet, Host, Postgres, Role
 from mastofleet.operations import changed, put_files, service_running
+from mastofleet.replication import SLOT_PREFIX, replica_slots, upstream_of
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
 
@@ -70,7 +72,14 @@ def admitted_hosts(fleet: Fleet, kept: frozenset[str] = frozenset()) -> list[Hos
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str] = frozenset()) -> list[ConfigFile]:
     settings = fleet.postgres
     directory = configuration_directory(settings)
-    context = {"fleet": fleet, "host": host, "postgres": settings, "app_hosts": admitted_hosts(fleet, kept)}
+    context = {
+        "fleet": fleet,
+        "host": host,
+        "postgres": settings,
+        "app_hosts": admitted_hosts(fleet, kept),
+        "replicas": streams_to(fleet, host),
+        "replication": fleet.replication,
+    }
     return [
         ConfigFile(
             f"{directory}/conf.d/50-mastofleet.conf",
@@ -86,6 +95,13 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[s
             group="postgres",
         ),
     ]
+
+
+def streams_to(fleet: Fleet, host: Host) -> list[Host]:
+    """The replicas that stream from `host`: the db_replica hosts, when `host` is the fleet's primary."""
+    if not host.has(Role.db) or upstream_of(fleet, host) is not None:
+        return []
+    return fleet.replica_hosts
 
 
 def scram_verifier(user: str, password: str) -> str:
@@ -151,9 +167,15 @@ def postgresql(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[
     """
     Install Debian's PostgreSQL, tune it from the model's memory and CPUs, listen on loopback and the
     private address, accept only scram-sha-256 logins from the fleet's app hosts, and create the
-    Mastodon role and database.
+    Mastodon role and database. A primary with read replicas also gets the replication role, a
+    `hostssl replication` line per replica and no slot of a replica the model no longer has. A host
+    with an upstream (a db_replica, or the db host while the database migrates) is instead built
+    as a hot standby of it: roles and databases come from the upstream.
     """
     settings = fleet.postgres
+    upstream = upstream_of(fleet, host)
+    if upstream is None:
+        standby.refuse_a_standby_as_primary(fleet, host)
     apt.packages(name="Install PostgreSQL", packages=[f"postgresql-{settings.version}"])
     rendered = files_for(fleet, host, secrets, kept)
     tuned, access = put_files(rendered)
@@ -161,6 +183,27 @@ def postgresql(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[
     # listen_addresses and shared_buffers take a restart; pg_hba only a reload.
     service_running(cluster, restart_when=changed(tuned), inputs=[rendered[0].path])
     service_running(cluster, restart_when=changed(access), reload_instead=True, inputs=[rendered[1].path])
+    if upstream is not None:
+        standby.follow(fleet, host, secrets, upstream)
+        return
+    standby.stop_following(settings)
+    create_role_and_database(fleet, secrets)
+    if fleet.replica_hosts:
+        replication = fleet.replication
+        postgres.role(
+            name=f"Create the {replication.user} role (replication only)",
+            role=replication.user,
+            login=True,
+            replication=True,
+            _sudo=True,
+            _sudo_user="postgres",
+        )
+        set_role_password(replication.user, secrets[secret_name(replication.password)])
+    drop_stale_slots(fleet)
+
+
+def create_role_and_database(fleet: Fleet, secrets: SecretValues) -> None:
+    settings = fleet.postgres
     postgres.role(
         name=f"Create the {settings.user} role",
         role=settings.user,
@@ -178,3 +221,34 @@ def postgresql(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[
         _sudo=True,
         _sudo_user="postgres",
     )
+
+
+class ReplicaSlots(FactBase[list[str]]):
+    """The replication slots mastofleet made on this primary (one per replica it has had)."""
+
+    def requires_command(self, *args: object, **kwargs: object) -> str:
+        return "psql"
+
+    def command(self) -> str:
+        return f"psql -XtAc \"SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE '{SLOT_PREFIX}%'\""
+
+    def process(self, output: list[str]) -> list[str]:
+        return sorted(line.strip() for line in output if line.strip())
+
+
+def drop_stale_slots(fleet: Fleet) -> None:
+    """A slot whose replica left the model would keep WAL on this host forever: end its walsender, drop it."""
+    present = current_host.get_fact(ReplicaSlots, _sudo=True, _sudo_user="postgres") or []
+    for slot in sorted(set(present) - set(replica_slots(fleet))):
+        query = f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{slot}'"
+        server.shell(
+            name=f"Drop the replication slot {slot} (its replica is no longer in the fleet)",
+            commands=[
+                f'psql -XqAtc "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots'
+                f" WHERE slot_name = '{slot}' AND active_pid IS NOT NULL\" >/dev/null"
+                f' && for attempt in 1 2 3 4 5 6 7 8 9 10; do psql -XqAtc "{query}" >/dev/null && break; sleep 1; done'
+                f" && ! psql -XtAc \"SELECT 1 FROM pg_replication_slots WHERE slot_name = '{slot}'\" | grep -q 1"
+            ],
+            _sudo=True,
+            _sudo_user="postgres",
+        )

@@ -40,6 +40,8 @@ MACHINES: dict[str, Machine] = {
         Machine("alice", "10.77.0.17"),
         # A fifth app host for scaling scenarios; booted only when named.
         Machine("frieda", "10.77.0.18"),
+        # A read replica (db_replica) for replication scenarios; booted only when named.
+        Machine("hermine", "10.77.0.19"),
     )
 }
 

@@ -8,7 +8,8 @@ Hosts, roles, addresses and SSH settings come from the inventory and the fleet m
 (`mastofleet.fleet.load_fleet`); tests are parametrized by host name from the model, so a new app
 host is covered without editing a test. Fixture names say which hosts a test runs on:
 
-    any_host, app_host, web_host, streaming_host, db_host, pgbouncer_host, redis_host, lb_host, edge_host:
+    any_host, app_host, web_host, streaming_host, db_host, pgbouncer_host, redis_host, lb_host, edge_host,
+    db_replica_host:
         a `Target` (name, model Host, testinfra host) for each host with that role
     sidekiq_process:  (Target, SidekiqProcess) for each Sidekiq process of the model
     prober:           a host that must not reach Postgres or Redis as the app: every fleet host
@@ -26,13 +27,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from infra_support import FleetUnderTest, Outsider, Site, Target
+from pydantic import BaseModel
 
 from mastofleet.fleet import fleet_from_inventory, load_fleet, load_inventory
 from mastofleet.local.machines import MACHINES
-from mastofleet.model import CacheRedis, Role, SidekiqRedis
+from mastofleet.model import Fleet, Role
 from mastofleet.problems import FleetError, InventoryError
 from mastofleet.queues import QUEUES
 from mastofleet.redis_servers import redis_servers
@@ -58,9 +61,19 @@ class _ReferencedSecrets:
     the topology is validated by every other rule; `fleet_ready` validates the real store."""
 
     def __init__(self, data: object) -> None:
-        # references the model makes by default (a Redis of its own has its own password), and those in the data
-        defaults = {secret_name(settings().password) for settings in (CacheRedis, SidekiqRedis)}
-        self._names = set(MASTODON_SECRETS.values()) | defaults | set(self._references(data))
+        self._names = set(MASTODON_SECRETS.values()) | set(self._references(data)) | self._model_defaults()
+
+    def _model_defaults(self) -> set[str]:
+        """References the model makes by default (e.g. replication's password), written nowhere in the data."""
+        sections = [field.annotation for field in Fleet.model_fields.values()]
+        models = [item for section in sections for item in get_args(section) or [section]]
+        return {
+            secret_name(field.default)
+            for model in models
+            if isinstance(model, type) and issubclass(model, BaseModel)
+            for field in model.model_fields.values()
+            if isinstance(field.default, str) and field.default.startswith(PREFIX)
+        }
 
     def _references(self, value: object) -> list[str]:
         if isinstance(value, str):
@@ -113,6 +126,8 @@ def _host_names(under_test: FleetUnderTest, fixture: str) -> list[str]:
         return under_test.names(Role.lb)
     if fixture == "edge_host":
         return under_test.names(Role.edge)
+    if fixture == "db_replica_host":
+        return under_test.names(Role.db_replica)
     if fixture == "prober":
         return [*under_test.prober_names, OUTSIDER]
     raise KeyError(fixture)
@@ -128,6 +143,7 @@ HOST_FIXTURES = (
     "redis_host",
     "lb_host",
     "edge_host",
+    "db_replica_host",
     "prober",
 )
 
@@ -218,6 +234,11 @@ def lb_host(request: pytest.FixtureRequest) -> Target:
 
 @pytest.fixture
 def edge_host(request: pytest.FixtureRequest) -> Target:
+    return _target(request)
+
+
+@pytest.fixture
+def db_replica_host(request: pytest.FixtureRequest) -> Target:
     return _target(request)
 
 

@@ -59,6 +59,11 @@ def test_pg_hba_admits_only_the_app_hosts_over_the_network(db_host: Target, flee
         (fleet.postgres.database, fleet.postgres.user, f"{host.private_address}/32", "scram-sha-256")
         for host in fleet.app_hosts
     }
+    # read replicas stream WAL (hostssl: over TLS only) as the replication role, and nothing else
+    wanted |= {
+        ("replication", fleet.replication.user, f"{host.private_address}/32", "scram-sha-256")
+        for host in fleet.replica_hosts
+    }
     assert remote == wanted
     assert all(entry[3] == "scram-sha-256" for entry in networks), f"a host line without scram-sha-256: {networks}"
 

@@ -199,6 +199,8 @@ EXPECTED_FILES = {
         # the site as served, and one variant per app host with that host drained for its restart
         "etc/nginx/mastofleet/serving.conf",
         *(f"etc/nginx/mastofleet/drained-{host}.conf" for host in ("freud", "fritz", "franz")),
+        # and the maintenance page a cutover serves
+        "etc/nginx/mastofleet/maintenance.conf",
         "etc/default/prometheus-postgres-exporter",
         "etc/default/prometheus-pgbouncer-exporter",
         "etc/default/prometheus-redis-exporter",

@@ -348,14 +348,17 @@ monitor = [_host("nixie")]
 """
 
 
-def pyinfra_dry_json(project: Path) -> subprocess.CompletedProcess:
-    return pyinfra_cli(project, "--dry", "--json")
+def pyinfra_dry_json(project: Path, more_secrets: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return pyinfra_cli(project, "--dry", "--json", more_secrets=more_secrets)
 
 
-def pyinfra_cli(project: Path, *options: str) -> subprocess.CompletedProcess:
+def pyinfra_cli(
+    project: Path, *options: str, more_secrets: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """`pyinfra inventory.py deploy.py OPTIONS` in `project`, every secret a canary in the environment."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("MASTOFLEET_")}
-    environment |= {environment_variable(name): value for name, value in SECRET_VALUES.items()}
+    secrets = {**SECRET_VALUES, **(more_secrets or {})}
+    environment |= {environment_variable(name): value for name, value in secrets.items()}
     return subprocess.run(
         [str(Path(sys.executable).with_name("pyinfra")), "inventory.py", str(REPO / "deploy.py"), *options],
         cwd=project,
@@ -367,17 +370,21 @@ def pyinfra_cli(project: Path, *options: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture
-def fake_project(tmp_path: Path) -> Path:
+def make_fake_project(directory: Path) -> Path:
     """A project directory with the real group_data (all, app) and an inventory of @fake hosts."""
-    (tmp_path / "group_data").mkdir()
+    (directory / "group_data").mkdir()
     for name in ("all", "app"):
-        shutil.copy(REPO / "group_data" / f"{name}.py", tmp_path / "group_data" / f"{name}.py")
+        shutil.copy(REPO / "group_data" / f"{name}.py", directory / "group_data" / f"{name}.py")
     hosts, _ = default_fleet_data()
     addresses = {host["name"]: host["data"]["private_address"] for host in hosts}
     inventory = FAKE_INVENTORY.format(addresses=addresses, marker=MARKER, probe=HEALTHY_DISK)
-    (tmp_path / "inventory.py").write_text(inventory)
-    return tmp_path
+    (directory / "inventory.py").write_text(inventory)
+    return directory
+
+
+@pytest.fixture
+def fake_project(tmp_path: Path) -> Path:
+    return make_fake_project(tmp_path)
 
 
 def test_the_cli_dry_run_plan_json(fake_project: Path):

@@ -13,6 +13,8 @@ INTENDED = {
     "grown.py": {"app": {"frieda"}},  # one more app host
     "retiring.py": {"retired": {"frieda"}},  # frieda leaving
     "media_migration.py": {},
+    "read_replica.py": {"db_replica": {"hermine"}},  # a read replica
+    "database_migration.py": {},  # the same hosts; database_migration is data, not a group
 }
 
 

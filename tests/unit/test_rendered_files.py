@@ -100,7 +100,7 @@ def nginx_test(tmp_path: Path, site: str) -> subprocess.CompletedProcess:
 
 
 def site_variants(fleet) -> dict[str, str]:
-    """Every variant of the site the balancer may serve: serving.conf and drained-<host>.conf."""
+    """Every variant of the site the balancer may serve: serving.conf, drained-<host>.conf, maintenance.conf."""
     return {Path(item.path).stem: item.content for item in nginx.files_for(fleet, fleet.host("nixie"), SecretValues())}
 
 
@@ -126,6 +126,17 @@ def test_nginx_accepts_the_rendered_site(hetzner_fleet, tmp_path, variant):
     result = nginx_test(tmp_path, site)
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
+
+
+def test_nginx_accepts_the_maintenance_site(hetzner_fleet, tmp_path):
+    """The page a cutover serves: valid, 503 for every path with Retry-After, nothing proxied."""
+    content = site_variants(hetzner_fleet)["maintenance"]
+    certificate, key = nginx.certificate_paths(hetzner_fleet)
+    site = content.replace(certificate, str(tmp_path / "site.crt")).replace(key, str(tmp_path / "site.key"))
+    result = nginx_test(tmp_path, site)
+    assert result.returncode == 0, result.stderr
+    assert "return 503 " in site and f"add_header Retry-After {nginx.MAINTENANCE_RETRY_AFTER} always;" in site
+    assert "proxy_pass" not in site and "upstream" not in site
 
 
 def test_nginx_check_catches_a_broken_site(hetzner_fleet, tmp_path):
