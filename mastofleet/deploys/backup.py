@@ -176,6 +176,10 @@ def database_backups(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     if fleet.backup is None:
         _remove_database_backups(fleet, cluster)
         return
+    if fleet.migrating_database:
+        # The db host is still a standby of the old primary: pgBackRest backs up a primary (the old
+        # one keeps its own backups until the cutover); the deploy after the promotion starts these.
+        return
     apt.packages(name="Install pgBackRest", packages=["pgbackrest"])
     files.directory(name="pgBackRest's configuration directory", path="/etc/pgbackrest")
     files.directory(name="mastofleet's configuration directory", path="/etc/mastofleet")

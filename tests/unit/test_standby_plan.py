@@ -210,3 +210,16 @@ def test_a_standby_the_fleet_calls_its_primary_is_refused(secrets_in_environment
     message = str(raised.value)
     assert "nixie: PostgreSQL here is a standby (standby.signal), but the fleet has nixie as its primary" in message
     assert "Nothing was changed" in message and "mastofleet cutover" in message
+
+
+def test_a_migrating_db_host_starts_backups_only_once_promoted(replication_secrets) -> None:
+    """pgBackRest backs up a primary: while the db host is a standby of the old primary it plans no
+    stanza, no archiving and no timers; the deploy after the cutover does."""
+    hosts, common = migrating_fleet()
+    common["backup"] = {"bucket": "hachyderm-backups", "endpoint": "https://backups.example:9000"}
+    migrating = plan_host("nixie", hosts, common)
+    assert not [name for name in migrating.names if "pgBackRest" in name or "backup timer" in name]
+    common["database_migration"]["enabled"] = False
+    promoted = plan_host("nixie", hosts, common)
+    assert [name for name in promoted.names if name.endswith("Install pgBackRest")]
+    assert [name for name in promoted.names if "Enable the full backup timer" in name]
