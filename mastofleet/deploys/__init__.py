@@ -65,8 +65,11 @@ ROLE_FILES: list[tuple[Applies, RoleFiles]] = [
 
 ROLE_FIREWALL: list[tuple[Applies, FirewallRules]] = [
     (lambda fleet, host: True, base.firewall_rules),
-    (_has(Role.db), postgres.firewall_rules),
-    (lambda fleet, host: host.has(Role.db) and fleet.pgbouncer.enabled, pgbouncer.firewall_rules),
+    (lambda fleet, host: host.has(Role.db) or host.has(Role.db_replica), postgres.firewall_rules),
+    (
+        lambda fleet, host: (host.has(Role.db) or host.has(Role.db_replica)) and fleet.pgbouncer.enabled,
+        pgbouncer.firewall_rules,
+    ),
     (lambda fleet, host: any(host.has(role) for role in REDIS_ROLES), redis.firewall_rules),
     (_has(Role.search), search.firewall_rules),
     (_has(Role.app), web.firewall_rules),

@@ -158,8 +158,10 @@ def set_role_password(role: str, password: str) -> None:
 
 
 def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
-    # The app hosts (migrations go straight to PostgreSQL), and retired ones until pg_hba lets them go.
-    return [Opening("postgresql", fleet.postgres.port, from_roles(fleet, Role.app, Role.retired))]
+    # The app hosts (migrations go straight to PostgreSQL), retired ones until pg_hba lets them go,
+    # and the read replicas streaming from the primary.
+    sources = from_roles(fleet, Role.app, Role.retired) + from_roles(fleet, Role.db_replica, but=host)
+    return [Opening("postgresql", fleet.postgres.port, sources)]
 
 
 @deploy("PostgreSQL")

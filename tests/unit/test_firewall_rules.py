@@ -8,7 +8,7 @@ import subprocess
 from ipaddress import ip_network
 
 import pytest
-from fleet_builder import build, default_fleet_data, host_data
+from fleet_builder import SECRET_NAMES, build, default_fleet_data, host_data
 
 from mastofleet import deploys, firewall
 from mastofleet.deploys import firewall as firewall_role
@@ -144,3 +144,15 @@ def test_a_disabled_firewall_renders_no_table() -> None:
     from mastofleet.files import host_files
 
     assert not [item for item in host_files(fleet, fleet.host("nixie"), SecretValues()) if "firewall" in item.path]
+
+
+def test_a_read_replica_streams_from_the_primary_and_serves_the_app_hosts() -> None:
+    hosts, common = default_fleet_data()
+    hosts.append({"name": "hermine", "groups": ["db_replica"], "data": {"private_address": "10.0.1.9"}})
+    fleet = build(hosts, common, [*SECRET_NAMES, "replication_password"])
+    app_hosts = {host.name for host in fleet.with_role(Role.app)}
+    primary = opened(fleet, "nixie")
+    assert primary[5432] == app_hosts | {"hermine"}, "the replica streams from the primary's PostgreSQL"
+    assert primary[fleet.pgbouncer.port] == app_hosts
+    replica = opened(fleet, "hermine")
+    assert replica[5432] == app_hosts and replica[fleet.pgbouncer.port] == app_hosts, replica
