@@ -21,9 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from mastofleet.local.machines import MACHINES, ssh_config_path
+from mastofleet.local.machines import MACHINES
 from mastofleet.templating import render
 from mastofleet.testing.deploy_run import DeployResult, run_deploy
+from mastofleet.testing.remote import ssh
 
 S3_HOST = "outsider"
 S3_PORT = 9000
@@ -70,20 +71,6 @@ def s3_endpoint() -> str:
 
 def old_server_url() -> str:
     return f"http://{MACHINES[OLD_SERVER].address}:{OLD_SERVER_PORT}"
-
-
-def ssh(host: str, command: str, stdin: str | None = None, timeout: int = 900) -> str:
-    completed = subprocess.run(
-        ["ssh", "-F", str(ssh_config_path()), host, command],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"{host}: `{command[:200]}` failed: {completed.stderr.strip()[-2000:]}")
-    return completed.stdout
 
 
 S3_SERVICE = f"""[Unit]

@@ -27,25 +27,12 @@ from mastofleet.model import Fleet
 from mastofleet.replication import slot_name
 from mastofleet.secrets import SecretStore
 from mastofleet.secrets_reference import secret_name
+from mastofleet.testing.remote import ssh
 
 OLD_PRIMARY = "alice"
 VERSION = 17
 CONFIGURATION = f"/etc/postgresql/{VERSION}/main"
 LEGACY_TABLE = "legacy_statuses"
-
-
-def ssh(host: str, command: str, stdin: str | None = None, timeout: int = 1800) -> str:
-    completed = subprocess.run(
-        ["ssh", "-F", str(ssh_config_path()), host, command],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"{host}: `{command[:200]}` failed: {completed.stderr.strip()[-2000:]}")
-    return completed.stdout
 
 
 def psql(host: str, sql: str, database: str = "postgres") -> str:
