@@ -36,6 +36,7 @@ from mastofleet.deploys.units import PendingRestart
 from mastofleet.files import SecretValues
 from mastofleet.fleet import fleet_from_inventory, fleet_host_name
 from mastofleet.model import Fleet, Role
+from mastofleet.operations import every_host_reached
 from mastofleet.problems import FleetError, InventoryError
 from mastofleet.redis_servers import REDIS_ROLES
 from mastofleet.secrets import SecretError, SecretStore
@@ -105,6 +106,8 @@ def deploy_current_host() -> None:
         backup.side_files(fleet, host, secrets, secrets_document())
     if host.has(Role.search):
         search.search(fleet, host)
+    # db:setup and the migrations need the database and Redis: app hosts go on only once they are up.
+    every_host_reached(name="PostgreSQL and Redis are ready", point="data services deployed")
     first = bool(fleet.app_hosts) and host.name == fleet.app_hosts[0].name
     prepared = None
     if host.has(Role.app):

@@ -36,6 +36,18 @@ def sensitive_file(path: str, content: str, user: str = "root", group: str = "ro
     yield chmod(path, mode)
 
 
+@operation()
+def every_host_reached(point: str):
+    """
+    Nothing but a meeting point: pyinfra runs what any host plans after it only once every host
+    has done what it planned before it (hosts otherwise run their own operations at their own
+    pace, interleaved). Every host must plan it from the same line of the deploy.
+
+    + point: what has happened by then
+    """
+    yield from ()
+
+
 def put_files(config_files: Iterable[ConfigFile]) -> list[OperationMeta]:
     """Put each rendered file on the host; secret-bearing ones through `sensitive_file`."""
     results = []

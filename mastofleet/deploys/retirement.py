@@ -16,7 +16,7 @@ from mastofleet.deploys import pgbouncer, postgres
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY
 from mastofleet.files import SecretValues
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import changed, put_files, restart_service
+from mastofleet.operations import changed, every_host_reached, put_files, restart_service
 
 
 class ListedHosts(FactBase[frozenset[str]]):
@@ -50,17 +50,6 @@ def stop_mastodon_units(units: list[str]):
             # a unit that failed while stopping would stay listed until its failure is forgotten
             " && { systemctl reset-failed 'mastodon-*' || true; }"
         )
-
-
-@operation()
-def every_host_reached(point: str):
-    """
-    Nothing but a meeting point: pyinfra runs what any host plans after it only once every host
-    has done what it planned before it.
-
-    + point: what has happened by then
-    """
-    yield from ()
 
 
 @deploy("Retire app hosts")

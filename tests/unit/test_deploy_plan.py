@@ -463,3 +463,18 @@ def test_an_unreachable_host_stops_the_deploy_before_any_operation(fake_project:
     assert result.returncode != 0
     assert "Over 0% of hosts failed" in output
     assert "--> Starting operation" not in output
+
+
+def test_the_app_hosts_set_up_the_database_only_once_postgresql_and_redis_are_up(fake_project: Path):
+    """pyinfra interleaves the hosts' own operations; a fresh fleet's db:setup on the first app host
+    must still come after the db host created the database and started PgBouncer and Redis."""
+    result = pyinfra_dry_json(fake_project)
+    assert result.returncode == 0, result.stderr
+    names = [entry["name"] for entry in json.loads(result.stdout)["plan"]]
+    setup = names.index(DB_SETUP)
+    for needed in (
+        "PostgreSQL | Create the mastodon_production database",
+        "PgBouncer | Enable and start pgbouncer",
+        "Redis | Enable and start redis-server.service",
+    ):
+        assert names.index(needed) < setup, f"{needed} is planned after {DB_SETUP}"
