@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 import shlex
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import paramiko
-
+from mastofleet.database.remote import Remote, logs_in_as_root
 from mastofleet.deploys import backup
 from mastofleet.fleet import fleet_host_name, load_fleet
 from mastofleet.model import Fleet, Role
@@ -26,38 +24,13 @@ from mastofleet.report import table
 from mastofleet.status import ssh_client
 
 BACKUP_TYPES = ("full", "diff", "incr")
-
-
-class BackupError(Exception):
-    """A backup command failed on a host; the message says where and what it printed."""
-
-
-@dataclass
-class Remote:
-    """A fleet host over SSH, as the inventory's user (sudo when that is not root)."""
-
-    name: str
-    client: paramiko.SSHClient
-    sudo: bool
-
-    def run(self, command: str, as_user: str | None = None, timeout: float = 3600) -> str:
-        if as_user:
-            command = f"sudo -n -u {as_user} sh -c {shlex.quote(command)}"
-        elif self.sudo:
-            command = f"sudo -n sh -c {shlex.quote(command)}"
-        _, stdout, stderr = self.client.exec_command(command, timeout=timeout)
-        output = stdout.read().decode(errors="replace")
-        status = stdout.channel.recv_exit_status()
-        if status != 0:
-            message = stderr.read().decode(errors="replace").strip() or output.strip()
-            raise BackupError(f"{self.name}: `{command[:160]}` exited {status}: {message[-3000:]}")
-        return output
+HOUR = 3600  # seconds a backup, an upload or a restore may take
 
 
 def _remote(fleet: Fleet, inventory: Any, role: Role) -> Remote:
     host = fleet.with_role(role)[0]
     data = next(item for item in inventory if fleet_host_name(item.name) == host.name).data.dict()
-    return Remote(host.name, ssh_client(data), (data.get("ssh_user") or "root") != "root")
+    return Remote(host.name, ssh_client(data), sudo=not logs_in_as_root(data))
 
 
 def _loaded(inventory_path: str) -> tuple[Fleet, Any]:
@@ -69,7 +42,9 @@ def _loaded(inventory_path: str) -> tuple[Fleet, Any]:
 
 def info(database: Remote, fleet: Fleet) -> dict:
     """pgBackRest's view of the stanza (backups, WAL range)."""
-    output = database.run(f"pgbackrest --stanza={backup.stanza(fleet)} --output=json info", as_user="postgres")
+    output = database.run(
+        f"pgbackrest --stanza={backup.stanza(fleet)} --output=json info", as_user="postgres", timeout=HOUR
+    )
     stanzas = json.loads(output)
     return stanzas[0] if stanzas else {}
 
@@ -108,7 +83,7 @@ def now(inventory_path: str, kind: str = "full") -> int:
         raise InventoryError(f"--type {kind}: use one of {', '.join(BACKUP_TYPES)}")
     database = _remote(fleet, inventory, Role.db)
     started = time.monotonic()
-    database.run(f"pgbackrest --stanza={backup.stanza(fleet)} --type={kind} backup", as_user="postgres")
+    database.run(f"pgbackrest --stanza={backup.stanza(fleet)} --type={kind} backup", as_user="postgres", timeout=HOUR)
     seconds = time.monotonic() - started
     newest = info(database, fleet)["backup"][-1]
     print(
@@ -116,7 +91,7 @@ def now(inventory_path: str, kind: str = "full") -> int:
         f" {_megabytes(newest['info']['size'])}, stored {_megabytes(newest['info']['repository']['delta'])}"
     )
     redis = _remote(fleet, inventory, Role.redis)
-    redis.run(f"systemctl start {backup.FILES_UNIT}")
+    redis.run(f"systemctl start {backup.FILES_UNIT}", timeout=HOUR)
     print(f"Redis dump and secrets file of {redis.name} uploaded to {fleet.backup.bucket}/files/")  # type: ignore[union-attr]
     return 0
 
@@ -179,7 +154,7 @@ def restore(inventory_path: str, to: str, confirmed: bool) -> int:
     database = _remote(fleet, inventory, Role.db)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     started = time.monotonic()
-    database.run(restore_script(fleet, target, stamp))
+    database.run(restore_script(fleet, target, stamp), timeout=HOUR)
     seconds = time.monotonic() - started
     print(f"restored {fleet.db_host.name} to {target} in {seconds:.1f} s")
     print(

@@ -106,6 +106,7 @@ def _media(arguments: argparse.Namespace) -> int:
 
 def _backup(arguments: argparse.Namespace) -> int:
     from mastofleet import backup_command
+    from mastofleet.database.remote import RemoteError
 
     try:
         if arguments.backup_command == "now":
@@ -113,7 +114,7 @@ def _backup(arguments: argparse.Namespace) -> int:
         if arguments.backup_command == "list":
             return backup_command.list_backups(arguments.inventory)
         return backup_command.restore(arguments.inventory, arguments.to, arguments.yes)
-    except backup_command.BackupError as error:
+    except RemoteError as error:  # a host unreachable, or a command on it failed: which, and what it printed
         print(f"mastofleet: {error}", file=sys.stderr)
         return 1
 

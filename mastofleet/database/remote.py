@@ -26,19 +26,24 @@ class RemoteError(Exception):
 
 @dataclass
 class Remote:
-    """An SSH session to one host that runs shell commands and psql as postgres."""
+    """An SSH session to one host that runs shell commands (as root: through `sudo -n` when the
+    inventory logs in as an operator) and psql as postgres."""
 
     name: str
     client: paramiko.SSHClient
+    sudo: bool = False
 
-    def run(self, command: str, timeout: float = 60) -> str:
+    def run(self, command: str, timeout: float = 60, as_user: str | None = None) -> str:
+        if as_user:
+            command = f"sudo -n -u {as_user} sh -c {shlex.quote(command)}"
+        elif self.sudo:
+            command = f"sudo -n sh -c {shlex.quote(command)}"
         _, stdout, stderr = self.client.exec_command(command, timeout=timeout)
-        output = stdout.read().decode()
+        output = stdout.read().decode(errors="replace")
         status = stdout.channel.recv_exit_status()
         if status != 0:
-            raise RemoteError(
-                f"{self.name}: `{command[:160]}` failed ({status}): {stderr.read().decode().strip()[-800:]}"
-            )
+            message = stderr.read().decode(errors="replace").strip() or output.strip()
+            raise RemoteError(f"{self.name}: `{command[:160]}` failed ({status}): {message[-3000:]}")
         return output
 
     def psql(self, sql: str, database: str = "postgres", timeout: float = 60) -> list[list[str]]:
@@ -50,6 +55,10 @@ class Remote:
     def value(self, sql: str, database: str = "postgres") -> str:
         rows = self.psql(sql, database)
         return rows[0][0] if rows and rows[0] else ""
+
+
+def logs_in_as_root(data: dict[str, Any]) -> bool:
+    return (data.get("ssh_user") or "root") == "root"
 
 
 def old_primary_ssh(migration: DatabaseMigration) -> dict[str, Any]:
@@ -68,7 +77,7 @@ def connected(name: str, data: dict[str, Any]) -> Iterator[Remote]:
     except Exception as error:  # paramiko raises many kinds; the operator needs the reason
         raise RemoteError(f"{name}: cannot connect by SSH to {data.get('ssh_hostname')}: {error}") from error
     try:
-        yield Remote(name, client)
+        yield Remote(name, client, sudo=not logs_in_as_root(data))
     finally:
         client.close()
 
