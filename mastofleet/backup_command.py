@@ -15,11 +15,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from mastofleet.database.remote import Remote, logs_in_as_root
 from mastofleet.deploys import backup
 from mastofleet.fleet import fleet_host_name, load_fleet
 from mastofleet.model import Fleet, Role
 from mastofleet.problems import InventoryError
+from mastofleet.remote import Remote, logs_in_as_root
 from mastofleet.report import table
 from mastofleet.status import ssh_client
 

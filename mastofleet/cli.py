@@ -106,7 +106,7 @@ def _media(arguments: argparse.Namespace) -> int:
 
 def _backup(arguments: argparse.Namespace) -> int:
     from mastofleet import backup_command
-    from mastofleet.database.remote import RemoteError
+    from mastofleet.remote import RemoteError
 
     try:
         if arguments.backup_command == "now":

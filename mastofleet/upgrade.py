@@ -18,8 +18,8 @@ from mastofleet.deploy_command import parse_data, run_deploy
 from mastofleet.deployment import ROLLBACK_RELEASE
 from mastofleet.fleet import VERSION_OVERRIDE, fleet_host_name, load_fleet
 from mastofleet.model import Fleet, Role
+from mastofleet.remote import connected
 from mastofleet.report import table
-from mastofleet.status import ssh_client
 
 
 class RolloutError(Exception):
@@ -49,9 +49,8 @@ def read_releases(fleet: Fleet, inventory: Any) -> dict[str, HostReleases | str]
     answers: dict[str, HostReleases | str] = {}
     for host in fleet.with_role(Role.app):
         try:
-            with ssh_client(by_name[host.name].data.dict()) as client:
-                _, stdout, _ = client.exec_command(command, timeout=20)
-                lines = [line.strip() for line in stdout.read().decode().split("\n") if line.strip() != ""]
+            with connected(host.name, by_name[host.name].data.dict()) as remote:
+                lines = [line.strip() for line in remote.run(command, timeout=20).split("\n") if line.strip() != ""]
         except Exception as error:  # reported per host: the caller refuses to go on
             answers[host.name] = f"unreachable: {error}"
             continue

@@ -16,7 +16,7 @@ from mastofleet.fleet import fleet_host_name, load_fleet, project_directory
 from mastofleet.media.record import finished, write_record
 from mastofleet.model import Fleet, Role
 from mastofleet.problems import FleetError, Problem
-from mastofleet.status import ssh_client
+from mastofleet.remote import RemoteError, connected
 
 
 def edge_report(fleet: Fleet, inventory: Any, what: str) -> dict[str, Any]:
@@ -31,13 +31,13 @@ def edge_report(fleet: Fleet, inventory: Any, what: str) -> dict[str, Any]:
         f"set -a; . {CREDENTIALS_FILE}; set +a; PYTHONPATH={LIBRARY} "
         f"python3 -m media_edge.report {shlex.quote(what)} --settings {SETTINGS_FILE}"
     )
-    with ssh_client(data) as client:
-        _, stdout, stderr = client.exec_command(command, timeout=7200)
-        output, errors = stdout.read().decode(), stderr.read().decode()
-        if stdout.channel.recv_exit_status() != 0:
-            raise FleetError(
-                [Problem(edge.name, "media_edge.report", errors.strip()[-800:], "see the edge host's journal")]
-            )
+    try:
+        with connected(edge.name, data) as remote:
+            output = remote.run(command, timeout=7200)
+    except RemoteError as error:
+        raise FleetError(
+            [Problem(edge.name, "media_edge.report", str(error)[-800:], "see the edge host's journal")]
+        ) from None
     return json.loads(output)  # type: ignore[no-any-return]
 
 

@@ -115,7 +115,7 @@ def test_only_nixie_gets_the_services(default_plans, role):
 
 def test_the_edge_host_gets_the_base_and_the_edge_without_migration(default_plans):
     """Besides the base, operators, firewall, the edge role and its exporters, the edge host only takes part in the rollout's
-    turns and the retirement's meeting points, where it does nothing; "No media migration" has nothing to
+    turns and the meeting points (data services ready, retirement), where it does nothing; "No media migration" has nothing to
     remove on a fresh host."""
     plans, _ = default_plans
     esme = plans["esme"]
@@ -126,6 +126,7 @@ def test_the_edge_host_gets_the_base_and_the_edge_without_migration(default_plan
         "Edge caching proxy",
         "Rolling restart",
         "Retire app hosts",
+        "PostgreSQL and Redis are ready",
         "Exporters",
         "Record this run on the host",
     }

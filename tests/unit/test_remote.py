@@ -1,4 +1,4 @@
-"""How commands reach a fleet host over SSH (`mastofleet.database.remote.Remote`, used by the cutover,
+"""How commands reach a fleet host over SSH (`mastofleet.remote.Remote`, used by the cutover,
 `db status` and the backup commands): as root directly, through `sudo -n` when the inventory logs in
 as an operator. paramiko's client is replaced by a recorder; no host is involved."""
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from mastofleet.database.remote import Remote, RemoteError, logs_in_as_root
+from mastofleet.remote import Remote, RemoteError, logs_in_as_root
 
 
 @dataclass
