@@ -30,7 +30,8 @@ def on_host(name: str, command: str) -> str:
 
 def mastofleet(*arguments: str) -> subprocess.CompletedProcess:
     command = [str(Path(sys.executable).with_name("mastofleet")), *arguments]
-    return subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=False)
+    # a generous bound: a command that hangs fails its test instead of holding the whole run
+    return subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=False, timeout=1800)
 
 
 def get(path: str, method: str = "GET") -> tuple[int, bytes]:

@@ -9,15 +9,15 @@ on outsider (a SYN scan of all 65,535 ports), plain TCP connects from the fleet 
 
 from __future__ import annotations
 
+import subprocess
 import time
 
-import paramiko
 import pytest
 from fleet_support import INVENTORY, mastofleet
 
 from mastofleet import firewall
 from mastofleet.fleet import load_fleet
-from mastofleet.local.machines import GATEWAY, MACHINES, ssh_key_path
+from mastofleet.local.machines import GATEWAY, MACHINES, ssh_config_path
 from mastofleet.model import Fleet
 from mastofleet.testing.deploy_run import DeployResult
 from mastofleet.testing.media_fleet import ssh
@@ -125,59 +125,54 @@ def print_matrix(fleet: Fleet, results: dict[tuple[str, str, int], str], ports: 
 # --- reboot -------------------------------------------------------------------------------------
 
 
-def connect(address: str) -> paramiko.SSHClient:
-    client = paramiko.SSHClient()
-    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    client.connect(
-        address,
-        username="root",
-        key_filename=str(ssh_key_path()),
-        look_for_keys=False,
-        allow_agent=False,
-        timeout=5,
-        banner_timeout=5,
-        auth_timeout=5,
-    )
-    return client
+# Every SSH here is a child process with hard timeouts: a host going down mid-session must not
+# leave the test waiting on a connection that will never answer.
+QUICK_SSH = "ssh -o ConnectTimeout=5 -o ServerAliveInterval=3 -o ServerAliveCountMax=2"
 
 
-def state_after_reboot(address: str) -> str | None:
+def quickly(host: str, command: str, seconds: float = 20) -> str | None:
+    """`command`'s output on `host`, or None when it cannot be reached or does not answer in time."""
     try:
-        client = connect(address)
-        try:
-            _, stdout, _ = client.exec_command(
-                "test -e /run/before-reboot && echo not-yet || { state=$(systemctl is-system-running);"
-                ' [ "$state" = degraded ] && state="degraded: $(systemctl --failed --plain --no-legend | cut -d\' \' -f1'
-                " | tr '\\n' ' ')\"; echo \"$state\"; }",
-                timeout=10,
-            )
-            return stdout.read().decode().strip()
-        finally:
-            client.close()
-    except (OSError, paramiko.SSHException):
+        completed = subprocess.run(
+            [*QUICK_SSH.split(), "-F", str(ssh_config_path()), host, command],
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
         return None
+    return completed.stdout.strip() if completed.returncode == 0 else None
+
+
+def state_after_reboot(host: str) -> str | None:
+    return quickly(
+        host,
+        "test -e /run/before-reboot && echo not-yet || { state=$(systemctl is-system-running);"
+        ' [ "$state" = degraded ] && state="degraded: $(systemctl --failed --plain --no-legend | cut -d\' \' -f1'
+        " | tr '\\n' ' ')\"; echo \"$state\"; }",
+    )
 
 
 def test_after_a_reboot_of_every_host_services_and_firewall_are_back(fleet: Fleet) -> None:
     before = outside_scan(fleet)
-    addresses = {host.name: str(host.private_address) for host in fleet.hosts}
-    for address in addresses.values():
-        client = connect(address)
-        client.exec_command("touch /run/before-reboot")[1].channel.recv_exit_status()
-        transport = client.get_transport()
-        assert transport is not None
-        transport.open_session().exec_command("systemctl reboot")  # the connection goes down with the host
-        client.close()
+    names = [host.name for host in fleet.hosts]
+    for name in names:
+        # /run is emptied by the reboot; the reboot itself is started a second later, after SSH returned
+        marked = quickly(
+            name, "touch /run/before-reboot && systemd-run --on-active=1 systemctl reboot >/dev/null && echo ok"
+        )
+        assert marked == "ok", f"{name}: could not start the reboot"
     started = time.monotonic()
-    states: dict[str, str | None] = dict.fromkeys(addresses)
+    states: dict[str, str | None] = dict.fromkeys(names)
     while time.monotonic() - started < REBOOT_TIMEOUT_SECONDS:
-        states = {name: state_after_reboot(address) for name, address in addresses.items()}
+        states = {name: state_after_reboot(name) for name in names}
         if all(state and state.startswith(("running", "degraded")) for state in states.values()):
             break
         time.sleep(2)
-    print(f"\nall {len(addresses)} hosts back after {time.monotonic() - started:.0f} s: {states}")
+    print(f"\nall {len(names)} hosts back after {time.monotonic() - started:.0f} s: {states}")
     assert all(state == "running" for state in states.values()), f"not all hosts are running again: {states}"
-    for name in addresses:
+    for name in names:
         assert run(name, f"systemctl is-active {firewall.UNIT}").strip() == "active", name
     deadline = time.monotonic() + 120
     status = mastofleet("status", INVENTORY)
