@@ -65,15 +65,28 @@ def from_operators(fleet: Fleet) -> tuple[Source, ...]:
     return tuple(dict.fromkeys(sources))
 
 
-def openings(fleet: Fleet, host: Host) -> list[Opening]:
-    """Everything the roles of `host` declare open, in role order."""
+def openings(fleet: Fleet, host: Host, kept: frozenset[str] | None = None) -> list[Opening]:
+    """Everything the roles of `host` declare open, in role order. `kept`: the retired hosts still
+    let in (their processes not stopped yet); None lets every retired host in."""
     from mastofleet.deploys import ROLE_FIREWALL
+    from mastofleet.model import Role
 
     gathered: list[Opening] = []
     for applies, rules in ROLE_FIREWALL:
         if applies(fleet, host):
             gathered.extend(rules(fleet, host))
-    return gathered
+    if kept is None:
+        return gathered
+    gone = {retired.name for retired in fleet.hosts if retired.has(Role.retired)} - kept
+    return [
+        Opening(
+            opening.service,
+            opening.port,
+            None if opening.sources is None else tuple(source for source in opening.sources if source.name not in gone),
+            opening.protocol,
+        )
+        for opening in gathered
+    ]
 
 
 @dataclass(frozen=True)
@@ -89,10 +102,10 @@ def _addresses(networks: Iterable[Network]) -> str:
     return items[0] if len(items) == 1 else "{ " + ", ".join(items) + " }"
 
 
-def rules(fleet: Fleet, host: Host) -> list[Rule]:
+def rules(fleet: Fleet, host: Host, kept: frozenset[str] | None = None) -> list[Rule]:
     """The accept rules of `host`: one per opening and address family."""
     rendered = []
-    for opening in openings(fleet, host):
+    for opening in openings(fleet, host, kept):
         port = f"{opening.protocol} dport {opening.port}"
         if opening.sources is None:
             rendered.append(Rule(port, f"{opening.service} from anywhere"))

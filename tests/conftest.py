@@ -6,15 +6,23 @@ Tests that need real hosts ask for `deployed_fleet`; on a machine where the loca
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
+# pyinfra's CLI module monkey-patches the standard library with gevent when it is first imported (by
+# load_fleet). Patching here, before anything imports ssl or starts a thread (pytest-timeout's timer),
+# keeps ssl and the import locks sound in any subset of the tests; patching late breaks SSLContext
+# with a RecursionError and the import lock with "cannot release un-acquired lock".
+from gevent import monkey
 
-import pytest
+monkey.patch_all()
 
-from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy  # noqa: E402
 
 LOCAL_INVENTORY = "inventories/local.py"
 

@@ -10,21 +10,21 @@ from pyinfra.operations import apt, files, server, systemd
 from mastofleet import firewall as rules
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY
 from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.model import Fleet, Host
+from mastofleet.model import Fleet, Host, Role
 from mastofleet.operations import changed, put_files, service_running
 from mastofleet.templating import render
 
 UNIT_PATH = f"{SYSTEMD_DIRECTORY}/{rules.UNIT}"
 
 
-def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+def files_for(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str] | None = None) -> list[ConfigFile]:
     context = {"fleet": fleet, "host": host, "table": rules.TABLE, "unit": rules.UNIT, "rules_file": rules.RULES_FILE}
     return [
         ConfigFile(
             rules.RULES_FILE,
             render(
                 "firewall/firewall.nft.j2",
-                rules=rules.rules(fleet, host),
+                rules=rules.rules(fleet, host, kept),
                 log_drops=fleet.firewall.log_drops,
                 **context,
             ),
@@ -32,6 +32,43 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
         ),
         ConfigFile(UNIT_PATH, render("firewall/mastofleet-firewall.service.j2", **context)),
     ]
+
+
+class AddressesInRules(FactBase[frozenset[str]]):
+    """The IPv4 addresses the host's rules file lets in (comments may be cut short; addresses are not)."""
+
+    def command(self) -> str:
+        return f"grep -oE '([0-9]{{1,3}}[.]){{3}}[0-9]{{1,3}}' {rules.RULES_FILE} 2>/dev/null || true"
+
+    def process(self, output: list[str]) -> frozenset[str]:
+        return frozenset(line.strip() for line in output if line.strip())
+
+
+def still_let_in(fleet: Fleet) -> frozenset[str]:
+    """Retired hosts this host's firewall still lets in: the retiring deploy closes it to them only
+    after their processes stopped (`close_to_retired`); a later deploy does not open it again."""
+    listed = current_host.get_fact(AddressesInRules) or frozenset()
+    return frozenset(host.name for host in fleet.with_role(Role.retired) if str(host.private_address) in listed)
+
+
+def apply(fleet: Fleet, host: Host, kept: frozenset[str]) -> None:
+    """Put the host's rules (letting in the retired hosts in `kept`), check and load them."""
+    rendered = files_for(fleet, host, SecretValues(), kept)
+    table, unit = put_files(rendered)
+    server.shell(name="Check the firewall rules", commands=[f"nft -c -f {rules.RULES_FILE}"], _if=changed(table))
+    service_running(
+        rules.UNIT,
+        restart_when=changed(table),
+        reload_instead=True,
+        daemon_reload_when=changed(unit),
+        inputs=[rules.RULES_FILE],
+    )
+
+
+def close_to_retired(fleet: Fleet, host: Host) -> None:
+    """At the end of the retiring deploy, once the retired hosts' processes stopped: rules without them."""
+    if fleet.firewall.enabled and still_let_in(fleet):
+        apply(fleet, host, frozenset())
 
 
 class TableLoaded(FactBase[bool]):
@@ -66,13 +103,4 @@ def firewall(fleet: Fleet, host: Host) -> None:
     if not fleet.firewall.enabled:
         remove_firewall()
         return
-    rendered = files_for(fleet, host, SecretValues())
-    table, unit = put_files(rendered)
-    server.shell(name="Check the firewall rules", commands=[f"nft -c -f {rules.RULES_FILE}"], _if=changed(table))
-    service_running(
-        rules.UNIT,
-        restart_when=changed(table),
-        reload_instead=True,
-        daemon_reload_when=changed(unit),
-        inputs=[rules.RULES_FILE],
-    )
+    apply(fleet, host, still_let_in(fleet))

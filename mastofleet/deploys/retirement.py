@@ -12,7 +12,7 @@ from __future__ import annotations
 from pyinfra import host as current_host
 from pyinfra.api import FactBase, deploy, operation
 
-from mastofleet.deploys import pgbouncer, postgres
+from mastofleet.deploys import firewall, pgbouncer, postgres
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY
 from mastofleet.files import SecretValues
 from mastofleet.model import Fleet, Host, Role
@@ -63,6 +63,8 @@ def retire(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str]
         units = sorted(current_host.get_fact(FindUnits, path=SYSTEMD_DIRECTORY) or [])
     stop_mastodon_units(name="Stop the Mastodon processes of retired hosts", units=units)
     every_host_reached(name="Every retired host has stopped", point="retired hosts stopped")
+    if not host.has(Role.retired):
+        firewall.close_to_retired(fleet, host)
     if host.has(Role.db) and kept:
         settings = fleet.postgres
         (access,) = put_files(postgres.files_for(fleet, host, secrets)[1:])

@@ -22,7 +22,7 @@ import pytest
 
 from mastofleet.fleet import load_fleet
 from mastofleet.metrics_endpoints import PROMETHEUS_PORT, metrics_endpoints
-from mastofleet.status import ssh_client
+from mastofleet.remote import connected
 from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy
 
 INVENTORY = "inventories/local.py"
@@ -75,13 +75,10 @@ def test_every_target_of_the_fleet_is_up(fleet_and_inventory) -> None:  # type: 
 
 
 def run_on(inventory: Any, host: str, command: str) -> str:
+    """As the inventory logs in (an operator, through sudo), the way mastofleet's commands do."""
     data = next(item.data.dict() for item in inventory if item.name == host)
-    with ssh_client(data) as client:
-        _, stdout, stderr = client.exec_command(command, timeout=60)
-        status = stdout.channel.recv_exit_status()
-        output = stdout.read().decode()
-        assert status == 0, f"{host}: {command}: {stderr.read().decode()}"
-        return output
+    with connected(host, data) as remote:
+        return remote.run(command, timeout=60)
 
 
 def target_down_alert(fleet, job: str, host: str) -> dict | None:  # type: ignore[no-untyped-def]

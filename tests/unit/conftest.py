@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-# pyinfra's CLI module monkey-patches the standard library with gevent when it is first imported (by
-# load_fleet). Patching here, before anything imports ssl, keeps ssl sound for the tests that also
-# speak HTTPS (boto3, urllib); patching late breaks SSLContext with a RecursionError.
-from gevent import monkey
+# gevent's patching of the standard library happens in tests/conftest.py, before anything else.
+import os
 
-monkey.patch_all()
-
-import os  # noqa: E402
-
-import pytest  # noqa: E402
-from fleet_builder import REPO, default_fleet_data  # noqa: E402
+import pytest
+from fleet_builder import REPO, default_fleet_data
 
 # Never the operator's Hetzner project: a test that needs the API starts the fake one and points at it.
 for _variable in ("HCLOUD_TOKEN", "HCLOUD_ENDPOINT"):

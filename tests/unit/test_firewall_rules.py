@@ -3,12 +3,15 @@ real `nft` accepts (checked in a network namespace of its own, so this machine's
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from ipaddress import ip_network
 
 import pytest
 from fleet_builder import SECRET_NAMES, build, default_fleet_data, host_data
+from plans import plan_host
+from pyinfra.api import FileUploadCommand
 
 from mastofleet import deploys, firewall
 from mastofleet.deploys import firewall as firewall_role
@@ -156,3 +159,41 @@ def test_a_read_replica_streams_from_the_primary_and_serves_the_app_hosts() -> N
     assert primary[fleet.pgbouncer.port] == app_hosts
     replica = opened(fleet, "hermine")
     assert replica[5432] == app_hosts and replica[fleet.pgbouncer.port] == app_hosts, replica
+
+
+RULES_ADDRESSES = re.compile(r"grep -oE .*firewall\.nft")
+
+
+def retiring_fleet() -> tuple[list[dict], dict]:
+    hosts, common = default_fleet_data()
+    hosts.append({"name": "frieda", "groups": ["retired"], "data": {"private_address": "10.0.1.9"}})
+    return hosts, common
+
+
+def uploaded_rules(plan) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(operation, rules text) of every upload of the firewall's rules file in the plan."""
+    return [
+        (name, command.src.getvalue())
+        for name, command in plan.all_commands()
+        if isinstance(command, FileUploadCommand) and name.endswith(f"Put {firewall.RULES_FILE}")
+    ]
+
+
+def test_the_retiring_deploy_closes_the_firewall_to_a_host_only_after_it_stopped(secrets_in_environment) -> None:
+    """nixie's rules still let frieda in (she served until now): the deploy keeps her in at its
+    start, while her processes run, and puts rules without her after the retirement's meeting point."""
+    hosts, common = retiring_fleet()
+    plan = plan_host("nixie", hosts, common, {"nixie": {RULES_ADDRESSES: "10.0.1.12\n10.0.1.9\n"}})
+    uploads = uploaded_rules(plan)
+    assert [name.split(" | ")[0] for name, _ in uploads] == ["Firewall", "Retire app hosts"], uploads
+    (_, first), (_, last) = uploads
+    assert "10.0.1.9" in first and "10.0.1.9" not in last
+    names = plan.names
+    assert names.index("Retire app hosts | Every retired host has stopped") < names.index(uploads[1][0])
+
+
+def test_a_later_deploy_does_not_open_the_firewall_to_a_stopped_host_again(secrets_in_environment) -> None:
+    hosts, common = retiring_fleet()
+    plan = plan_host("nixie", hosts, common, {"nixie": {RULES_ADDRESSES: "10.0.1.12\n"}})
+    ((name, rules_text),) = uploaded_rules(plan)
+    assert name.startswith("Firewall") and "10.0.1.9" not in rules_text
