@@ -98,8 +98,14 @@ def test_the_app_user_may_not_administer_or_wipe_redis(app_host: Target, fleet) 
         replies = result["replies"]
         assert result["auth"] == "+OK", f"{app_host.name} {server.purpose.name}: {result['auth']}"
         assert [replies[command][:1] for command in allowed] == ["+", "+", ":", "$"], replies
-        refused = {command: replies[command] for command in forbidden if not replies[command].startswith("-NOPERM")}
-        assert not refused, f"{app_host.name} {server.purpose.name}: the app's user may run {refused}"
+        allowed_anyway = {command: replies[command] for command in forbidden if not refuses(replies[command])}
+        assert not allowed_anyway, f"{app_host.name} {server.purpose.name}: the app's user may run {allowed_anyway}"
+
+
+def refuses(reply: str) -> bool:
+    """NOPERM from the ACL; DEBUG is refused to every client before the ACL is asked unless the
+    server sets enable-debug-command (Debian's Redis 8 does not), with its own error."""
+    return reply.startswith("-NOPERM") or reply.startswith("-ERR DEBUG command not allowed")
 
 
 def test_others_get_noauth(prober: Target, fleet) -> None:  # type: ignore[no-untyped-def]
