@@ -10,6 +10,7 @@ hosts, Prometheus (and Alertmanager) on the monitor host. Without a monitor host
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.redis_servers import servers_on
@@ -56,7 +57,7 @@ class MetricsEndpoint:
 
     @property
     def url(self) -> str:
-        query = "&".join(f"{key}={value}" for key, value in self.params)
+        query = urlencode(list(self.params))  # a target like redis://127.0.0.1:6380 must be escaped
         return f"http://{self.target}{self.path}" + (f"?{query}" if query else "")
 
 

@@ -81,8 +81,14 @@ def exporters_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[Expor
             )
         )
     if "redis" in jobs:
+        # The default user is off: the exporter logs in as the app's ACL user (INFO is all it asks).
+        users = sorted({server.settings.app_user for server in servers_on(fleet, host)})
         redis = default_file(
-            "redis", "prometheus-redis-exporter", "redis-exporter.default.j2", password_file=REDIS_PASSWORDS
+            "redis",
+            "prometheus-redis-exporter",
+            "redis-exporter.default.j2",
+            password_file=REDIS_PASSWORDS,
+            user=users[0] if users else None,
         )
         redis.files.append(redis_passwords(fleet, host, secrets))
         exporters.append(redis)
@@ -113,8 +119,12 @@ def exporters_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[Expor
 def redis_passwords(fleet: Fleet, host: Host, secrets: SecretValues) -> ConfigFile:
     """redis_exporter's password of each Redis server on the host, by the address it scrapes it at:
     a file only the exporter reads, so no password is on a command line or in its environment."""
+    # With -redis.user set, redis_exporter looks a target's password up by its address with the
+    # user in it (redis://USER@127.0.0.1:PORT), while Prometheus names the target without it.
     passwords = {
-        redis_target(server.settings.port): secrets[secret_name(server.settings.password)]
+        redis_target(server.settings.port).replace("://", f"://{server.settings.app_user}@", 1): secrets[
+            secret_name(server.settings.password)
+        ]
         for server in servers_on(fleet, host)
     }
     return ConfigFile(

@@ -394,13 +394,15 @@ def test_the_redis_passwords_are_in_a_file_only_the_exporter_reads():
     files = {item.path: item for item in exporters.files_for(fleet, fleet.host("nixie"), SecretValues(values))}
     passwords = files[exporters.REDIS_PASSWORDS]
     assert passwords.sensitive and (passwords.mode, passwords.user, passwords.group) == ("640", "root", "prometheus")
+    # keyed as redis_exporter looks them up once -redis.user is set: the user in the address
     assert json.loads(passwords.content) == {
-        "redis://127.0.0.1:6379": 'p"w\\d',
-        "redis://127.0.0.1:6380": "cache-pw",
-        "redis://127.0.0.1:6381": "queue-pw",
+        "redis://mastodon@127.0.0.1:6379": 'p"w\\d',
+        "redis://mastodon@127.0.0.1:6380": "cache-pw",
+        "redis://mastodon@127.0.0.1:6381": "queue-pw",
     }
     arguments = files["/etc/default/prometheus-redis-exporter"]
     assert not arguments.sensitive and f"-redis.password-file={exporters.REDIS_PASSWORDS} " in arguments.content
+    assert "-redis.user=mastodon " in arguments.content  # Redis's default user is off
     assert "pw" not in arguments.content  # no password on a command line or in the environment
     masked = {item.path: item for item in exporters.files_for(fleet, fleet.host("nixie"), SecretValues())}
     assert "<secret:sidekiq_redis_password>" in masked[exporters.REDIS_PASSWORDS].content
