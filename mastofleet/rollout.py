@@ -78,18 +78,23 @@ def health_check_command(host: Host, timeout: int = HEALTH_TIMEOUT_SECONDS) -> s
 
 
 @operation()
-def switch_balancer(variant: str | None, when: Callable[[], bool], admit: str | None = None):
+def switch_balancer(
+    variant: str | None, when: Callable[[], bool], admit: str | None = None, quiet: tuple[str, int] | None = None
+):
     """
     Point a balancer's site at another variant and reload nginx (nothing on other hosts).
 
     + variant: the variant file to serve, or None on hosts that are not balancers
     + when: asked as the operation runs: is there anything to do
     + admit: a joining app host to mark up in every variant first
+    + quiet: (address, port) of a drained Puma: wait until nginx's old workers are done with it
     """
     if variant is not None and when_running(when):
         if admit:
             yield nginx.admit_command(admit)
         yield nginx.switch_variant_command(variant)
+        if quiet:
+            yield nginx.wait_until_no_requests_to(*quiet)
 
 
 @operation()
@@ -154,6 +159,7 @@ def one_host_at_a_time(fleet: Fleet, host: Host, pending: list[PendingRestart]) 
             name=f"Take {target.name} out of the balancer",
             variant=nginx.drained_variant(target.name) if balancer else None,
             when=owed,
+            quiet=(str(target.private_address), target.web.port) if target.web else None,
         )
         restart_pending(name=f"Restart what {target.name} owes", restarts=pending if mine else [])
         wait_until_healthy(

@@ -156,6 +156,17 @@ def switch_variant_command(variant: str) -> str:
     )
 
 
+def wait_until_no_requests_to(address: str, port: int, seconds: int = 15) -> str:
+    """Wait (at most `seconds`, never failing) until nginx holds no connection to address:port.
+
+    A reload returns while the old workers still finish what they had, with the old upstreams: a
+    request they send to a host restarting right after would fail (nginx does not retry a POST)."""
+    return (
+        f"for i in $(seq 1 {seconds * 5}); do"
+        f' [ -z "$(ss -Htn state established dst {address} dport = :{port})" ] && break; sleep 0.2; done; true'
+    )
+
+
 def active_variant() -> str | None:
     """The variant the site's link points at now (read before the run)."""
     link = current_host.get_fact(Link, path=CONFIGURATION)

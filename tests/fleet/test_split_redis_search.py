@@ -25,6 +25,7 @@ import pytest
 from fleet_support import INVENTORY as LOCAL_INVENTORY
 from fleet_support import database, get, mastofleet, on_host
 
+from mastofleet.deploys import redis as redis_role
 from mastofleet.fleet import load_fleet
 from mastofleet.local.machines import MACHINES
 from mastofleet.testing.deploy_run import PROJECT, run_deploy
@@ -42,10 +43,14 @@ SEARCH_DEPLOYS = "SELECT count(*) FROM standin_migrations WHERE version = 'searc
 
 
 def redis(purpose: str, *command: str) -> str:
-    """redis-cli on nixie against one server, with that server's password read there (never here)."""
-    password = f"$(awk '/^requirepass /{{print $2}}' {CONFIGS[purpose]})"
+    """redis-cli on nixie against one server, as the operators' admin user (its password is read
+    there, never here; the default user is off)."""
     words = " ".join(command)
-    return on_host("nixie", f"REDISCLI_AUTH={password} redis-cli --no-auth-warning -p {PORTS[purpose]} {words}")
+    return on_host(
+        "nixie",
+        f"REDISCLI_AUTH=$(cat {redis_role.ADMIN_PASSWORD_FILE}) redis-cli --no-auth-warning --user admin"
+        f" -p {PORTS[purpose]} {words}",
+    )
 
 
 def search_deploys() -> int:

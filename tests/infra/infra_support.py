@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import testinfra
 
+from mastofleet import firewall
 from mastofleet.deploys.mastodon import shared_environment_path
 from mastofleet.files import ConfigFile
 from mastofleet.fleet import fleet_host_name
@@ -471,11 +472,22 @@ class Site:
             return self.session.request(method, url, timeout=10, **arguments)
 
 
-def dropped_by_firewall(fleet: Fleet, prober: Target, result: dict[str, Any], what: str) -> bool:
-    """With the firewall on, a host without a role that needs `what` never gets a TCP connection
-    (the packets are dropped: the attempt times out). True then; the caller's checks of the service's
-    own refusal (pg_hba, NOAUTH) apply only to a fleet without the firewall."""
-    if not fleet.firewall.enabled:
+def dropped_by_firewall(fleet: Fleet, prober: Target, result: dict[str, Any], what: str, at: tuple[str, int]) -> bool:
+    """With the firewall on, a host the model does not let in to `at` (address, port) never gets a TCP
+    connection (the packets are dropped: the attempt times out). True then; the caller's checks of the
+    service's own refusal (pg_hba, NOAUTH) apply where the firewall lets the prober in (a read replica
+    reaches the primary's PostgreSQL for replication) or where there is no firewall."""
+    if not fleet.firewall.enabled or firewall_lets_in(fleet, prober.name, at):
         return False
     assert result["tcp"] == "timeout", f"{prober.name} reached {what} through the firewall: {result}"
     return True
+
+
+def firewall_lets_in(fleet: Fleet, source: str, at: tuple[str, int]) -> bool:
+    address, port = at
+    target = next(host for host in fleet.hosts if str(host.private_address) == address)
+    return any(
+        opening.sources is None or source in {item.name for item in opening.sources}
+        for opening in firewall.openings(fleet, target)
+        if opening.port == port
+    )

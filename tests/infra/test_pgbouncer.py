@@ -68,7 +68,9 @@ def test_others_without_the_password_are_refused(prober: Target, fleet) -> None:
     arguments = ["postgres", str(fleet.db_host.private_address), str(fleet.pgbouncer.port), fleet.postgres.user]
     result = probe(prober, [*arguments, fleet.postgres.database])
     assert not result["logged_in"], f"{prober.name} logged in through PgBouncer without a password"
-    if dropped_by_firewall(fleet, prober, result, "PgBouncer"):
+    if dropped_by_firewall(
+        fleet, prober, result, "PgBouncer", (str(fleet.db_host.private_address), fleet.pgbouncer.port)
+    ):
         return
     wrong = probe(
         prober, [*arguments, fleet.postgres.database], password=Secret("a wrong password", "not-the-password")
@@ -82,7 +84,9 @@ def test_others_are_refused_even_with_the_password(prober: Target, fleet, databa
     arguments = ["postgres", str(fleet.db_host.private_address), str(fleet.pgbouncer.port), fleet.postgres.user]
     result = probe(prober, [*arguments, fleet.postgres.database], password=database_password)
     assert not result["logged_in"], f"{prober.name} logged in through PgBouncer as {fleet.postgres.user}"
-    if dropped_by_firewall(fleet, prober, result, "PgBouncer"):
+    if dropped_by_firewall(
+        fleet, prober, result, "PgBouncer", (str(fleet.db_host.private_address), fleet.pgbouncer.port)
+    ):
         return
     assert result["tcp"] == "open", f"{prober.name}: {result}"
     assert not result["logged_in"], (

@@ -91,7 +91,7 @@ def test_others_are_refused_by_pg_hba(prober: Target, fleet, fleet_ready) -> Non
         ["postgres", str(db.private_address), str(fleet.postgres.port), fleet.postgres.user, fleet.postgres.database],
     )
     assert not result["logged_in"], f"{prober.name} logged in to PostgreSQL as {fleet.postgres.user}"
-    if dropped_by_firewall(fleet, prober, result, "PostgreSQL"):
+    if dropped_by_firewall(fleet, prober, result, "PostgreSQL", (str(db.private_address), fleet.postgres.port)):
         return
     assert result["tcp"] == "open", f"{prober.name}: {result}"
     source = fleet_ready.address_of(prober.name)

@@ -117,7 +117,9 @@ def test_others_get_noauth(prober: Target, fleet) -> None:  # type: ignore[no-un
             ["redis", server.address, str(server.settings.port)],
             password=Secret("a wrong password", "not-the-password"),
         )
-        if dropped_by_firewall(fleet, prober, result, f"the {server.purpose.name} Redis"):
+        if dropped_by_firewall(
+            fleet, prober, result, f"the {server.purpose.name} Redis", (server.address, server.settings.port)
+        ):
             continue
         assert result["tcp"] == "open", f"{prober.name} {server.purpose.name}: {result}"
         assert (result["unauthenticated"] or "").startswith("-NOAUTH"), f"{prober.name}: {result}"
