@@ -182,16 +182,6 @@ def buckets() -> list[str]:
     return [bucket["Name"] for bucket in client().list_buckets().get("Buckets", [])]
 
 
-def cut_off_backup_store() -> None:
-    """The store unreachable (its TLS proxy stopped), its objects kept: moto holds them in memory only."""
-    ssh(STORE_HOST, "systemctl stop nginx")
-
-
-def reconnect_backup_store() -> None:
-    ssh(STORE_HOST, "systemctl start nginx")
-    assert wait_for(serving, 60), f"the backup S3 server on {STORE_HOST} did not answer again"
-
-
 def stop_backup_store() -> None:
     ssh(STORE_HOST, f"systemctl disable -q --now {UNIT} || true")
 

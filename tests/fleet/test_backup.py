@@ -122,8 +122,10 @@ def test_redis_dump_and_secrets_file_are_in_the_bucket(backed_up: None) -> None:
 
 def test_the_archive_queue_cannot_fill_the_disk(backed_up: None) -> None:
     """With the bucket unreachable, WAL piles up only to archive_queue_max_mb (256 MB here): then
-    pgBackRest drops it and PostgreSQL keeps running; once the bucket is back, a backup mends the chain."""
-    backup_fleet.cut_off_backup_store()
+    pgBackRest drops it and PostgreSQL keeps running; once a bucket is back (the local store keeps
+    objects in memory only, so it comes back empty, as a replaced store would), the stanza is created
+    again and a backup mends the chain."""
+    backup_fleet.stop_backup_store()
     try:
         sql("CREATE TABLE IF NOT EXISTS security_wal_filler (n integer)")
         for _ in range(40):  # 40 segments of 16 MB: 640 MB of WAL, far above the guard
@@ -146,7 +148,8 @@ def test_the_archive_queue_cannot_fill_the_disk(backed_up: None) -> None:
         assert waiting * 16 <= 256 + 3 * 16, f"{waiting} segments wait for the archive"
         assert sql("SELECT 1") == "1"
     finally:
-        backup_fleet.reconnect_backup_store()
+        backup_fleet.start_backup_store()
+    on_host("nixie", "sudo -n -u postgres pgbackrest --stanza=hachyderm stanza-create")
     # PostgreSQL's archiver backs off after failures: let it ship again before the backup, which
     # waits for its own WAL to be archived only so long.
     backup_fleet.archive_now()
