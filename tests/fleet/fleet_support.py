@@ -34,11 +34,16 @@ def mastofleet(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=False, timeout=1800)
 
 
-def get(path: str, method: str = "GET") -> tuple[int, bytes]:
+def self_signed() -> ssl.SSLContext:
+    """A TLS context for the local fleet's balancer, whose certificate is self-signed."""
     context = ssl.create_default_context()
     context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # the local fleet's certificate is self-signed
-    connection = http.client.HTTPSConnection(BALANCER, 443, timeout=15, context=context)
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def get(path: str, method: str = "GET") -> tuple[int, bytes]:
+    connection = http.client.HTTPSConnection(BALANCER, 443, timeout=15, context=self_signed())
     try:
         connection.request(method, path, headers={"Host": DOMAIN})
         response = connection.getresponse()

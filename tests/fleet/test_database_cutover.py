@@ -15,12 +15,11 @@ import http.client
 import os
 import re
 import shutil
-import ssl
 import threading
 import time
 
 import pytest
-from fleet_support import BALANCER, DOMAIN, get, mastofleet, on_host, served_by
+from fleet_support import BALANCER, DOMAIN, get, mastofleet, on_host, self_signed, served_by
 
 from mastofleet.deploys import nginx
 from mastofleet.local.machines import MACHINES, state_directory
@@ -70,10 +69,7 @@ def migrating():  # type: ignore[no-untyped-def]
 
 def request(method: str, path: str) -> tuple[int, dict[str, str]]:
     """(status, headers) of a request through nixie's nginx; status 0 when it failed."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # the local fleet's certificate is self-signed
-    connection = http.client.HTTPSConnection(BALANCER, 443, timeout=15, context=context)
+    connection = http.client.HTTPSConnection(BALANCER, 443, timeout=15, context=self_signed())
     try:
         connection.request(method, path, headers={"Host": DOMAIN})
         response = connection.getresponse()
