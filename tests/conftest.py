@@ -1,7 +1,14 @@
 """Shared fixtures: the local fleet, booted and deployed once per test session.
 
-Tests that need real hosts ask for `deployed_fleet`; on a machine where the local fleet cannot run
-(not root, no systemd-nspawn) they are skipped with the reason — CI runs as root, where they run.
+Tests that need real hosts ask for `first_deploy` or `deployed_fleet`; on a machine where the local
+fleet cannot run (not root, no systemd-nspawn) they are skipped with the reason — CI runs as root,
+where they run.
+
+The first deploy (the cold converge) ends in a snapshot of every host (`mastofleet local snapshot`).
+A module that changes the fleet says so with `pytestmark = pytest.mark.changes_fleet`; when it
+finishes, pass or fail, the fleet is restored from that snapshot (`mastofleet local restore`, seconds
+instead of a re-deploy), so every module starts from the converged fleet whatever ran before it, and
+any module can run alone. `--shuffle-modules SEED` runs the modules in a random order of that seed.
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ from gevent import monkey
 monkey.patch_all()
 
 import os  # noqa: E402
+import random  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -34,11 +44,68 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="deploy onto the local hosts as they are instead of fresh ones (quicker while developing)",
     )
+    parser.addoption(
+        "--shuffle-modules",
+        type=int,
+        metavar="SEED",
+        help="run the test modules in the random order given by SEED (tests of a module keep their order)",
+    )
 
 
-def _mastofleet(*arguments: str) -> None:
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "changes_fleet: the module changes the local fleet; it is restored from the snapshot afterwards"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --shuffle-modules, the modules in a random order; each module's tests stay together, in order."""
+    seed = config.getoption("--shuffle-modules")
+    if seed is None:
+        return
+    modules: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+    order = list(modules)
+    random.Random(seed).shuffle(order)
+    items[:] = [item for path in order for item in modules[path]]
+    print(f"\nmodules shuffled with seed {seed}: " + " ".join(path.name for path in order), flush=True)
+
+
+HEALTHY_WITHIN_SECONDS = 180.0
+
+
+def _mastofleet(*arguments: str, check: bool = True) -> int:
     command = [str(Path(sys.executable).with_name("mastofleet")), *arguments]
-    subprocess.run(command, cwd=PROJECT, check=True)
+    return subprocess.run(command, cwd=PROJECT, check=check).returncode
+
+
+def _wait_until_healthy() -> None:
+    """Until `mastofleet status` finds every service active and the site answering: systemd's
+    "running" means every unit started, not that Puma already listens."""
+    deadline = time.monotonic() + HEALTHY_WITHIN_SECONDS
+    command = [str(Path(sys.executable).with_name("mastofleet")), "status", LOCAL_INVENTORY]
+    while True:
+        status = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=False)
+        if status.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the restored fleet is not healthy after {HEALTHY_WITHIN_SECONDS:.0f} s:\n{status.stdout}")
+        time.sleep(1)
+
+
+def restore_fleet() -> None:
+    """Every host back to the snapshot of the first deploy, and healthy (hosts booted since are gone)."""
+    started = time.monotonic()
+    _mastofleet("local", "restore")
+    _wait_until_healthy()
+    print(f"\nfleet restored from the snapshot in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def _has_snapshot() -> bool:
+    from mastofleet.local.machines import machine_files
+
+    return bool(machine_files("nixie").snapshot_layers())
 
 
 @pytest.fixture(scope="session")
@@ -49,13 +116,29 @@ def first_deploy(request: pytest.FixtureRequest) -> DeployResult:
     an earlier run may carry another branch's state (a firewall, units the model no longer has)."""
     if os.geteuid() != 0 or not shutil.which("systemd-nspawn") and not shutil.which("apt-get"):
         pytest.skip("the local fleet needs root and systemd-nspawn")
-    if not request.config.getoption("--reuse-fleet"):
+    reuse = request.config.getoption("--reuse-fleet")
+    if not reuse:
         _mastofleet("local", "down")
     _mastofleet("local", "up")
+    if reuse and _has_snapshot():
+        _mastofleet("local", "restore")
     _mastofleet("secrets", "init", LOCAL_INVENTORY, "--generate-missing")
     result = run_deploy(LOCAL_INVENTORY)
     assert result.returncode == 0 and not result.failed, f"deploy failed: {result.failed}\n{result.output}"
+    if not (reuse and _has_snapshot() and not result.changed_count):
+        started = time.monotonic()
+        _mastofleet("local", "snapshot")
+        _wait_until_healthy()
+        print(f"\nsnapshot of the converged fleet taken in {time.monotonic() - started:.1f} s", flush=True)
     return result
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _restore_after_changes(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a module marked `changes_fleet`, the fleet goes back to the snapshot, pass or fail."""
+    yield
+    if request.node.get_closest_marker("changes_fleet") and _has_snapshot():
+        restore_fleet()
 
 
 @pytest.fixture(scope="session")

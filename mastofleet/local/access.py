@@ -33,9 +33,10 @@ def root_login() -> bool:
 
 
 def has_account(machine: str, user: str) -> bool:
-    """True when the host's own /etc/passwd (in its overlay) names `user`."""
+    """True when the host's own /etc/passwd (in its overlay or a snapshot layer) names `user`."""
+    path = machine_files(machine).find("etc/passwd")
     try:
-        passwd = (machine_files(machine).upper / "etc" / "passwd").read_text()
+        passwd = path.read_text() if path else ""
     except OSError:
         return False
     return any(line.split(":", 1)[0] == user for line in passwd.splitlines())

@@ -2,6 +2,8 @@
 
 up [HOST ...] [--fresh]     boot hosts (default: the six default ones); idempotent
 down [HOST ...] [--purge]   power off and remove hosts; all of them: network too
+snapshot [HOST ...]         keep the running hosts as they are (a read-only layer each)
+restore [HOST ...]          back to the newest snapshot in seconds (default: the whole fleet)
 status                      a table of hosts, their systemd state and memory
 ssh HOST [COMMAND ...]      ssh in as root with the harness key
 exec HOST COMMAND ...       run a command inside a host without SSH (for rescue)
@@ -11,7 +13,7 @@ import argparse
 import subprocess
 import sys
 
-from mastofleet.local import lifecycle, lock, machine, ssh, status
+from mastofleet.local import lifecycle, lock, machine, snapshot, ssh, status
 from mastofleet.local.errors import LocalFleetError
 from mastofleet.local.machines import DEFAULT_MACHINES, MACHINES
 from mastofleet.local.prerequisites import root_problem
@@ -44,6 +46,15 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also delete the base image and the SSH key",
     )
+    snapshot = commands.add_parser("snapshot", help="keep the hosts as they are now, to restore in seconds")
+    snapshot.add_argument("hosts", nargs="*", metavar="HOST", help="default: every running host")
+    restore = commands.add_parser("restore", help="bring hosts back to their newest snapshot")
+    restore.add_argument(
+        "hosts",
+        nargs="*",
+        metavar="HOST",
+        help="default: every host with a snapshot, the fleet's secrets too; hosts without one are removed",
+    )
     commands.add_parser("status", help="show every host's state")
     ssh_command = commands.add_parser("ssh", help="ssh into a host as root")
     ssh_command.add_argument("host", metavar="HOST")
@@ -71,6 +82,12 @@ def dispatch(arguments: argparse.Namespace) -> int:
     if arguments.command == "down":
         with lock.exclusive():
             return lifecycle.down(arguments.hosts, arguments.purge)
+    if arguments.command == "snapshot":
+        with lock.exclusive():
+            return snapshot.take(arguments.hosts)
+    if arguments.command == "restore":
+        with lock.exclusive():
+            return snapshot.restore(arguments.hosts)
     if arguments.command == "status":
         return status.status()
     if arguments.command == "ssh":

@@ -31,13 +31,18 @@ def remove_nspawn_leftovers(name: str) -> None:
 
 
 def nspawn_command(name: str) -> list[str]:
-    """nspawn booting the shared base under the host's own persistent overlay."""
+    """nspawn booting the shared base under the host's own persistent overlay.
+
+    Snapshot layers (`mastofleet local snapshot`) sit between the base and the upper dir, so
+    restoring a snapshot is only emptying the upper dir: nothing is copied either way.
+    """
     files = machine_files(name)
+    lower = ":".join(str(path) for path in [base_directory(), *files.snapshot_layers()])
     return [
         "systemd-nspawn",
         "--boot",
         f"--directory={base_directory()}",
-        f"--overlay={base_directory()}:{files.upper}:/",
+        f"--overlay={lower}:{files.upper}:/",
         f"--machine={name}",
         # No machined on this machine, so nothing to register with; stay in our cgroup.
         "--register=no",

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from mastofleet.local import cgroups, launcher, overlay, ssh
+from mastofleet.local import cgroups, launcher, overlay, package_cache, ssh
 from mastofleet.local.errors import LocalFleetError
 from mastofleet.local.filesystem import remove_tree
 from mastofleet.local.machines import (
@@ -238,7 +238,8 @@ def _kill_all(name: str) -> None:
 
 def remove(name: str) -> None:
     """Delete everything the host had: its cgroups, its directory with the overlay, and
-    what nspawn left behind."""
+    what nspawn left behind. The packages it downloaded stay in the package cache."""
     cgroups.remove(name)
+    package_cache.collect(machine_files(name).overlay_layers())
     remove_tree(machine_files(name).directory)
     launcher.remove_nspawn_leftovers(name)

@@ -14,6 +14,9 @@ PREFIX_LENGTH = 24
 NETWORK = f"10.77.0.0/{PREFIX_LENGTH}"
 
 DEFAULT_STATE_DIRECTORY = Path("/var/lib/mastofleet/local")
+# Files of the state directory that a deploy may change (`secrets rotate` writes the secrets) and a
+# snapshot therefore keeps with the hosts' layers.
+SNAPSHOT_FILES: tuple[str, ...] = ("secrets.json",)
 STATE_DIRECTORY_VARIABLE = "MASTOFLEET_LOCAL_STATE"
 
 
@@ -77,6 +80,16 @@ def base_directory() -> Path:
     return state_directory() / "base"
 
 
+def package_cache_directory() -> Path:
+    """Debian packages the hosts downloaded, kept across `down` for the next fresh hosts."""
+    return state_directory() / "package-cache"
+
+
+def snapshot_directory() -> Path:
+    """What a snapshot keeps on this machine beside the hosts' layers (the fleet's secrets)."""
+    return state_directory() / "snapshot"
+
+
 def machines_directory() -> Path:
     """The parent of every host's own directory (overlay, pid files, log)."""
     return state_directory() / "machines"
@@ -92,6 +105,32 @@ class MachineFiles:
     def upper(self) -> Path:
         """The overlay's upper dir: everything the host changed on top of the base."""
         return self.directory / "upper"
+
+    @property
+    def layers(self) -> Path:
+        """Snapshots of the host: former upper dirs, now read-only layers between base and upper."""
+        return self.directory / "layers"
+
+    def snapshot_layers(self) -> list[Path]:
+        """The host's snapshot layers, oldest (lowest) first."""
+        if not self.layers.is_dir():
+            return []
+        return sorted((path for path in self.layers.iterdir() if path.name.isdigit()), key=lambda path: int(path.name))
+
+    def overlay_layers(self) -> list[Path]:
+        """Every layer of the host's root above the base, lowest first, the upper dir last."""
+        return [*self.snapshot_layers(), self.upper]
+
+    def find(self, relative: str) -> Path | None:
+        """The host's own copy of ``relative`` (a path under its root), looked up as overlayfs
+        would: the highest layer that holds it wins. None when only the base has it."""
+        for layer in reversed(self.overlay_layers()):
+            candidate = layer / relative
+            if candidate.is_file():
+                return candidate
+            if candidate.exists() or candidate.is_symlink():
+                return None  # a whiteout (or something that is not a file) hides the layers below
+        return None
 
     @property
     def launcher_pid(self) -> Path:

@@ -2,6 +2,7 @@
 
 import uuid
 
+from mastofleet.local import package_cache
 from mastofleet.local.filesystem import write_file
 from mastofleet.local.machines import (
     GATEWAY,
@@ -48,7 +49,8 @@ def render_hosts(mirror_hosts: tuple[MirrorHost, ...]) -> str:
 
 
 def prepare(machine: Machine, mirror_hosts: tuple[MirrorHost, ...]) -> None:
-    """Create the host's upper dir with its name, machine-id, address and /etc/hosts.
+    """Create the host's upper dir with its name, machine-id, address and /etc/hosts, and the
+    packages earlier hosts downloaded.
 
     Written only into a new upper dir: the host owns these files once it has booted.
     """
@@ -60,3 +62,4 @@ def prepare(machine: Machine, mirror_hosts: tuple[MirrorHost, ...]) -> None:
     write_file(upper / "etc/systemd/network/10-host0.network", render_network(machine))
     write_file(upper / "etc/hosts", render_hosts(mirror_hosts))
     write_file(upper / "etc/resolv.conf", "")
+    package_cache.seed(upper)

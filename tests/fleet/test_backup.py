@@ -26,6 +26,8 @@ from mastofleet.local.machines import state_directory
 from mastofleet.testing import backup_fleet
 from mastofleet.testing.deploy_run import DeployResult, run_deploy
 
+pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
+
 INVENTORY = "tests/fleet/inventories/backup.py"
 TABLE = "security_backup_probe"
 FIRST_ROWS = 1000
@@ -58,9 +60,6 @@ def backed_up(first_deploy: DeployResult) -> Iterator[None]:
     result = run_deploy(INVENTORY)
     assert result.returncode == 0 and not result.failed, f"deploy failed: {result.failed}\n{result.output}"
     yield
-    # The shared fleet's normal state: no archiving to a store that is about to go away.
-    result = run_deploy("inventories/local.py")
-    assert result.returncode == 0 and not result.failed, f"deploy without backups failed: {result.failed}"
     backup_fleet.stop_backup_store()
 
 

@@ -12,9 +12,7 @@ the module's teardown puts the shared fleet back (nixie a primary, deployed from
 from __future__ import annotations
 
 import http.client
-import os
 import re
-import shutil
 import threading
 import time
 
@@ -23,7 +21,7 @@ from fleet_support import BALANCER, DOMAIN, get, mastofleet, on_host, self_signe
 
 from mastofleet.deploys import nginx
 from mastofleet.local.machines import MACHINES, state_directory
-from mastofleet.testing.deploy_run import run_deploy
+from mastofleet.testing.deploy_run import DeployResult, run_deploy
 from mastofleet.testing.load import Load
 from mastofleet.testing.old_primary import (
     LEGACY_TABLE,
@@ -31,12 +29,11 @@ from mastofleet.testing.old_primary import (
     as_postgres,
     max_ids,
     psql,
-    put_shared_fleet_back,
     start_old_primary,
     table_checksums,
 )
 
-pytestmark = pytest.mark.fleet
+pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 
 INVENTORY = "tests/fleet/inventories/database_migration.py"
 RECORD = state_directory() / "database-cutover.json"
@@ -46,11 +43,7 @@ ALICE = MACHINES[OLD_PRIMARY].address
 
 
 @pytest.fixture(scope="module")
-def migrating():  # type: ignore[no-untyped-def]
-    if os.geteuid() != 0 or not shutil.which("systemd-nspawn"):
-        pytest.skip("the local fleet needs root and systemd-nspawn")
-    assert mastofleet("local", "up").returncode == 0
-    assert mastofleet("secrets", "init", INVENTORY, "--generate-missing").returncode == 0
+def migrating(first_deploy: DeployResult):  # type: ignore[no-untyped-def]
     RECORD.unlink(missing_ok=True)
     started = time.monotonic()
     start_old_primary(INVENTORY, LEGACY_ROWS)
@@ -64,7 +57,7 @@ def migrating():  # type: ignore[no-untyped-def]
         )
         yield
     finally:
-        put_shared_fleet_back(RECORD)
+        RECORD.unlink(missing_ok=True)  # the fleet itself is restored from the snapshot (changes_fleet)
 
 
 def request(method: str, path: str) -> tuple[int, dict[str, str]]:

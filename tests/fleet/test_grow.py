@@ -24,7 +24,7 @@ from fleet_support import (
 
 from mastofleet.testing.deploy_run import DeployResult, run_deploy
 
-pytestmark = pytest.mark.fleet
+pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 
 GROWN = "tests/fleet/inventories/grown.py"
 RETIRING = "tests/fleet/inventories/retiring.py"

@@ -10,8 +10,6 @@ DigitalOcean Spaces, which cannot be reached from here. Tests run in file order 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -22,19 +20,20 @@ import pytest
 
 from mastofleet.local.machines import MACHINES, state_directory
 from mastofleet.media.edge import bucket
-from mastofleet.testing.deploy_run import PROJECT, run_deploy
+from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy
 from mastofleet.testing.media_fleet import (
     MediaFile,
     edge_get,
     media_files,
     reset_migration,
-    restore_shared_fleet,
     s3_client,
     ssh,
     start_object_store,
     start_old_server,
     wait_for,
 )
+
+pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 
 INVENTORY = "tests/fleet/inventories/media_migration.py"
 BUCKET = "hachyderm-media"
@@ -52,20 +51,14 @@ def mastofleet(*arguments: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def migrating() -> Iterator[None]:
-    if os.geteuid() != 0 or not shutil.which("systemd-nspawn"):
-        pytest.skip("the local fleet needs root and systemd-nspawn")
-    assert mastofleet("local", "up").returncode == 0
-    assert mastofleet("secrets", "init", "inventories/local.py", "--generate-missing").returncode == 0
+def migrating(first_deploy: DeployResult) -> Iterator[None]:
     start_object_store()
     start_old_server(FILES, [MACHINES["esme"].address])
     RECORD.unlink(missing_ok=True)
     result = run_deploy(INVENTORY)
     assert result.returncode == 0 and not result.failed, f"deploy failed: {result.failed}\n{result.output}"
     reset_migration(BUCKET)
-    yield
-    restored = restore_shared_fleet()
-    assert restored.returncode == 0 and not restored.failed, f"restoring esme failed: {restored.output}"
+    yield  # the fleet is restored from the snapshot afterwards (changes_fleet)
 
 
 def stored_md5(key: str) -> str | None:

@@ -25,6 +25,8 @@ from mastofleet.metrics_endpoints import PROMETHEUS_PORT, metrics_endpoints
 from mastofleet.remote import connected
 from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy
 
+pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
+
 INVENTORY = "inventories/local.py"
 
 

@@ -23,6 +23,8 @@ from mastofleet.local.access import ROOT_LOGIN_VARIABLE, local_operators
 from mastofleet.local.machines import GATEWAY, ssh_key_path
 from mastofleet.testing.deploy_run import DeployResult, run_deploy
 
+pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
+
 VISITOR = "olga"
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -22,9 +21,9 @@ import pytest
 from fleet_support import get, mastofleet, on_host
 
 from mastofleet.local.machines import MACHINES
-from mastofleet.testing.deploy_run import PROJECT, run_deploy
+from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy
 
-pytestmark = pytest.mark.fleet
+pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 
 INVENTORY = "tests/fleet/inventories/read_replica.py"
 SHARED_INVENTORY = "inventories/local.py"
@@ -34,12 +33,8 @@ ENVIRONMENT = "/home/mastodon/shared/.env.production"
 
 
 @pytest.fixture(scope="module")
-def replicated() -> None:
-    if os.geteuid() != 0 or not shutil.which("systemd-nspawn"):
-        pytest.skip("the local fleet needs root and systemd-nspawn")
-    assert mastofleet("local", "up").returncode == 0
+def replicated(first_deploy: DeployResult) -> None:
     assert mastofleet("local", "up", REPLICA).returncode == 0
-    assert mastofleet("secrets", "init", INVENTORY, "--generate-missing").returncode == 0
     result = run_deploy(INVENTORY)
     assert result.returncode == 0 and not result.failed, f"deploy failed: {result.failed}\n{result.output}"
     print(

@@ -20,7 +20,7 @@ from fleet_support import APP_HOSTS, INVENTORY, on_host, served_by, under_load
 
 from mastofleet.testing.deploy_run import DeployResult
 
-pytestmark = pytest.mark.fleet
+pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 
 
 def environment_value(key: str) -> str:

@@ -14,12 +14,11 @@ the last one deploys inventories/local.py again, as the other tests expect it.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from fleet_support import INVENTORY as LOCAL_INVENTORY
@@ -28,7 +27,9 @@ from fleet_support import database, get, mastofleet, on_host
 from mastofleet.deploys import redis as redis_role
 from mastofleet.fleet import load_fleet
 from mastofleet.local.machines import MACHINES
-from mastofleet.testing.deploy_run import PROJECT, run_deploy
+from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy
+
+pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 
 SPLIT_INVENTORY = "tests/fleet/inventories/split_redis_search.py"
 PORTS = {"main": 6379, "cache": 6380, "sidekiq": 6381}
@@ -58,23 +59,16 @@ def search_deploys() -> int:
 
 
 @pytest.fixture(scope="module")
-def split() -> dict[str, int]:
+def split(first_deploy: DeployResult) -> Iterator[dict[str, int]]:
     """The fleet deployed from the split inventory, with search enabled for the first time."""
-    if os.geteuid() != 0 or not shutil.which("systemd-nspawn"):
-        pytest.skip("the local fleet needs root and systemd-nspawn")
-    assert mastofleet("local", "up").returncode == 0
     # creates cache_redis_password and sidekiq_redis_password in the local store, keeps the rest
     assert mastofleet("secrets", "init", LOCAL_INVENTORY).returncode == 0
-    first = run_deploy(LOCAL_INVENTORY)  # the shared fleet as it should be, whatever ran before
-    assert first.returncode == 0 and not first.failed, first.output
     on_host("freud", f"rm -f {SEARCH_MARKER}")  # search is enabled for the first time below
     before = search_deploys()
     result = run_deploy(SPLIT_INVENTORY)
     assert result.returncode == 0 and not result.failed, f"deploy failed: {result.failed}\n{result.output}"
     print(f"\ndeploy of the split fleet: {result.seconds:.1f} s, {result.changed_count} changed operations")
-    yield {"search_deploys_before": before}
-    if on_host("nixie", "systemctl is-enabled redis-server@cache.service || true") == "enabled":
-        run_deploy(LOCAL_INVENTORY)  # a failed test left the fleet split: put the shared fleet back
+    yield {"search_deploys_before": before}  # the fleet is restored from the snapshot afterwards
 
 
 def test_cache_keys_land_on_the_cache_redis(split: dict[str, int]) -> None:

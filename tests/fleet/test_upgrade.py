@@ -32,7 +32,7 @@ from fleet_support import (
 
 from mastofleet.testing.deploy_run import PROJECT, DeployResult
 
-pytestmark = pytest.mark.fleet
+pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 
 
 @pytest.fixture(scope="module")
