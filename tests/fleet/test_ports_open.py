@@ -48,13 +48,19 @@ def outside_scan(fleet: Fleet) -> dict[str, set[int]]:
     return scan_all_ports(run, OUTSIDER, [str(host.private_address) for host in fleet.hosts])
 
 
-def test_from_outside_only_the_public_ports_are_open(fleet: Fleet) -> None:
+@pytest.fixture(scope="module")
+def scanned(fleet: Fleet) -> dict[str, set[int]]:
+    """The outside scan of the converged fleet, once: the reboot test compares its own scan to it."""
     started = time.monotonic()
     found = outside_scan(fleet)
     print(f"\nnmap from outsider, all 65,535 TCP ports of {len(found)} hosts: {time.monotonic() - started:.0f} s")
     for address, ports in sorted(found.items()):
         print(f"  {address}: open {sorted(ports) or 'none'}")
-    assert found == public_ports(fleet)
+    return found
+
+
+def test_from_outside_only_the_public_ports_are_open(fleet: Fleet, scanned: dict[str, set[int]]) -> None:
+    assert scanned == public_ports(fleet)
 
 
 def expected_answer(fleet: Fleet, target_name: str, source_address: str, port: int, listening: set[int]) -> str:
@@ -154,8 +160,9 @@ def state_after_reboot(host: str) -> str | None:
     )
 
 
-def test_after_a_reboot_of_every_host_services_and_firewall_are_back(fleet: Fleet) -> None:
-    before = outside_scan(fleet)
+def test_after_a_reboot_of_every_host_services_and_firewall_are_back(
+    fleet: Fleet, scanned: dict[str, set[int]]
+) -> None:
     names = [host.name for host in fleet.hosts]
     for name in names:
         # /run is emptied by the reboot; the reboot itself is started a second later, after SSH returned
@@ -180,4 +187,4 @@ def test_after_a_reboot_of_every_host_services_and_firewall_are_back(fleet: Flee
         time.sleep(5)
         status = mastofleet("status", INVENTORY)
     assert status.returncode == 0, f"services not back after the reboot:\n{status.stdout}{status.stderr}"
-    assert outside_scan(fleet) == before
+    assert outside_scan(fleet) == scanned
