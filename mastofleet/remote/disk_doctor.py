@@ -17,6 +17,7 @@ from mastofleet.disk_probe import (
     warnings,
 )
 from mastofleet.model import Fleet
+from mastofleet.remote.ssh_client import ssh_client
 
 
 def _figure(value: float | None, unit: str = "", digits: int = 1) -> str:
@@ -25,8 +26,6 @@ def _figure(value: float | None, unit: str = "", digits: int = 1) -> str:
 
 def probe_host(data: dict[str, Any], directory: str, seconds: int) -> Probe:
     """Run the probe over SSH with the inventory's connection settings."""
-    from mastofleet.remote.ssh_client import ssh_client
-
     try:
         client = ssh_client(data)
     except Exception as error:  # reported per host: the other hosts are still checked
