@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from mastofleet.commands.arguments import Subcommands
+from mastofleet.commands.arguments import Subcommands, add_inventory_command
 
 
 def register(subcommands: Subcommands) -> None:
-    check = subcommands.add_parser("check", help="validate the fleet and print it")
-    check.add_argument("inventory")
-    check.set_defaults(handler=handle)
+    add_inventory_command(subcommands, "check", "validate the fleet and print it").set_defaults(handler=handle)
 
 
 def handle(arguments: argparse.Namespace) -> int:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-from mastofleet.commands.arguments import Subcommands
+from mastofleet.commands.arguments import Subcommands, add_inventory_command
 
 
 def register(subcommands: Subcommands) -> None:
-    cutover = subcommands.add_parser(
-        "cutover", help="promote the db host that replicates the old primary, in a short maintenance window"
-    )
-    cutover.add_argument("inventory")
+    help_text = "promote the db host that replicates the old primary, in a short maintenance window"
+    cutover = add_inventory_command(subcommands, "cutover", help_text)
     cutover.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     cutover.set_defaults(handler=handle)
 

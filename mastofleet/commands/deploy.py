@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from mastofleet.commands.arguments import Subcommands, add_data_option
+from mastofleet.commands.arguments import Subcommands, add_data_option, add_inventory_command
 
 
 def register(subcommands: Subcommands) -> None:
-    deploy = subcommands.add_parser("deploy", help="validate, then run deploy.py on the fleet and record the run")
-    deploy.add_argument("inventory")
+    help_text = "validate, then run deploy.py on the fleet and record the run"
+    deploy = add_inventory_command(subcommands, "deploy", help_text)
     add_data_option(deploy, "KEY=VALUE passed to pyinfra")
     deploy.add_argument("--limit", action="append", default=[], help="only these hosts or groups")
     deploy.add_argument(

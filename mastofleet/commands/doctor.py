@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from mastofleet.commands.arguments import Subcommands
+from mastofleet.commands.arguments import Subcommands, add_inventory_command
+from mastofleet.commands.health import print_report
 
 
 def register(subcommands: Subcommands) -> None:
-    doctor = subcommands.add_parser(
-        "doctor", help="preflight every host: disk latency, space, SMART, load, memory, time"
-    )
-    doctor.add_argument("inventory")
-    doctor.set_defaults(handler=handle)
+    help_text = "preflight every host: disk latency, space, SMART, load, memory, time"
+    add_inventory_command(subcommands, "doctor", help_text).set_defaults(handler=handle)
 
 
 def handle(arguments: argparse.Namespace) -> int:
-    from mastofleet.fleet import load_fleet
     from mastofleet.remote.disk_doctor import doctor_report
 
-    fleet, inventory = load_fleet(arguments.inventory)
-    text, healthy = doctor_report(fleet, inventory)
-    print(text)
-    return 0 if healthy else 1
+    return print_report(arguments.inventory, doctor_report)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mastofleet.commands.arguments import Subcommands
+from mastofleet.commands.arguments import Subcommands, add_inventory_command
 
 
 def register(subcommands: Subcommands) -> None:
-    render = subcommands.add_parser("render", help="write every file the deploy would put on every host")
-    render.add_argument("inventory")
+    render = add_inventory_command(subcommands, "render", "write every file the deploy would put on every host")
     render.add_argument("output")
     render.set_defaults(handler=handle)
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from mastofleet.commands.arguments import Subcommands, add_data_option
+from mastofleet.commands.arguments import Subcommands, add_data_option, add_inventory_command
 
 
 def register(subcommands: Subcommands) -> None:
-    rollback = subcommands.add_parser(
-        "rollback", help="switch every app host back to its previous release, host by host"
-    )
-    rollback.add_argument("inventory")
+    help_text = "switch every app host back to its previous release, host by host"
+    rollback = add_inventory_command(subcommands, "rollback", help_text)
     add_data_option(rollback, "more pyinfra --data KEY=VALUE")
     rollback.set_defaults(handler=handle)
 

@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import argparse
 
-from mastofleet.commands.arguments import Subcommands
+from mastofleet.commands.arguments import Subcommands, add_inventory_command
+from mastofleet.commands.health import print_report
 
 
 def register(subcommands: Subcommands) -> None:
-    status = subcommands.add_parser("status", help="services of every host and the site's health through nginx")
-    status.add_argument("inventory")
-    status.set_defaults(handler=handle)
+    help_text = "services of every host and the site's health through nginx"
+    add_inventory_command(subcommands, "status", help_text).set_defaults(handler=handle)
 
 
 def handle(arguments: argparse.Namespace) -> int:
-    from mastofleet.fleet import load_fleet
     from mastofleet.remote.service_status import fleet_status
 
-    fleet, inventory = load_fleet(arguments.inventory)
-    text, healthy = fleet_status(fleet, inventory)
-    print(text)
-    return 0 if healthy else 1
+    return print_report(arguments.inventory, fleet_status)

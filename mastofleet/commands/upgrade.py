@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from mastofleet.commands.arguments import Subcommands, add_data_option
+from mastofleet.commands.arguments import Subcommands, add_data_option, add_inventory_command
 
 
 def register(subcommands: Subcommands) -> None:
-    upgrade = subcommands.add_parser(
-        "upgrade", help="deploy a new version with zero downtime: prepare, migrate, switch, restart host by host"
-    )
-    upgrade.add_argument("inventory")
+    help_text = "deploy a new version with zero downtime: prepare, migrate, switch, restart host by host"
+    upgrade = add_inventory_command(subcommands, "upgrade", help_text)
     upgrade.add_argument("--version", required=True, help="the release tag to deploy, e.g. v4.6.6")
     upgrade.add_argument("--code", help="for a path code source: the directory holding that version's code")
     add_data_option(upgrade, "more pyinfra --data KEY=VALUE")
