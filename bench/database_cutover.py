@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mastofleet.database.remote import lsn_bytes  # noqa: E402
+from mastofleet.database.queries import lsn_bytes  # noqa: E402
 from mastofleet.local.machines import MACHINES, state_directory  # noqa: E402
 from mastofleet.testing.deploy_run import PROJECT, run_deploy  # noqa: E402
 from mastofleet.testing.load import Load  # noqa: E402

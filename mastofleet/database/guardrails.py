@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from mastofleet.database.remote import (
+from mastofleet.database.queries import (
     Hosts,
     Receiver,
     ServerState,
@@ -21,7 +21,7 @@ from mastofleet.database.remote import (
     server_state,
     streams,
 )
-from mastofleet.database.status import size
+from mastofleet.database.replication_status import size
 from mastofleet.deploys.standby import data_directory
 from mastofleet.model import DatabaseMigration, Fleet
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from mastofleet.local.command import run
+from mastofleet.commands.local import run
 
 sys.exit(run(sys.argv[1:]))

@@ -13,8 +13,8 @@ from pathlib import Path
 import paramiko
 import pytest
 
+from mastofleet.commands.local import run
 from mastofleet.local import cgroups, machine
-from mastofleet.local.command import run
 from mastofleet.local.errors import LocalFleetError
 from mastofleet.local.machines import BRIDGE, DEFAULT_MACHINES, MACHINES, Machine, ssh_key_path
 from mastofleet.local.mirror import Mirror, discover_mirror

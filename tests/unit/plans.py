@@ -16,7 +16,7 @@ from pyinfra.connectors.fake import FakeConnector
 from pyinfra.context import ctx_host, ctx_inventory, ctx_state
 
 from mastofleet import deployment, run_record
-from mastofleet.doctor import MARKER
+from mastofleet.disk_probe import MARKER
 from mastofleet.secrets_reference import environment_variable
 
 CANARY = "canary-4b1d"

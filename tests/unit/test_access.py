@@ -9,10 +9,10 @@ import subprocess
 import pytest
 from fleet_builder import build, default_fleet_data, problems_of
 
-from mastofleet.backup_command import parse_target, restore_script
 from mastofleet.deploys import operators
 from mastofleet.files import SecretValues
 from mastofleet.problems import InventoryError
+from mastofleet.remote.backups import parse_target, restore_script
 
 
 def fields(hosts, common) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]

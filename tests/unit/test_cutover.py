@@ -21,7 +21,7 @@ from mastofleet.database import cutover as cutover_module
 from mastofleet.database import guardrails
 from mastofleet.database.cutover import CutoverError, Step, cutover
 from mastofleet.database.guardrails import Figures, LagSample, refusals
-from mastofleet.database.remote import Receiver, ServerState, Stream
+from mastofleet.database.queries import Receiver, ServerState, Stream
 from mastofleet.deploys import nginx
 from mastofleet.fleet import load_fleet
 from mastofleet.model import DatabaseMigration

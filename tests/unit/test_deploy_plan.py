@@ -50,7 +50,7 @@ from pyinfra.operations import files as pyinfra_files
 
 from mastofleet import deployment, operations, run_record
 from mastofleet.deploys.postgres import scram_verifier
-from mastofleet.doctor import MARKER
+from mastofleet.disk_probe import MARKER
 from mastofleet.secrets_reference import environment_variable
 
 

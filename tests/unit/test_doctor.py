@@ -18,7 +18,7 @@ from fleet_builder import build, default_fleet_data
 from plans import plan_host, secrets_in_environment  # noqa: F401 - a fixture used below
 from pyinfra.api.exceptions import PyinfraError
 
-from mastofleet.doctor import (
+from mastofleet.disk_probe import (
     MARKER,
     data_directory,
     disk_failures,

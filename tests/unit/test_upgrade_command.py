@@ -14,8 +14,8 @@ import pytest
 from fleet_builder import SECRET_NAMES
 from test_cli import INVENTORY, mastofleet
 
+from mastofleet.remote.releases import HostReleases, RolloutError, rollback_target
 from mastofleet.secrets_reference import environment_variable
-from mastofleet.upgrade import HostReleases, RolloutError, rollback_target
 
 CANARY = "canary-77aa"
 SECRETS = {environment_variable(name): f"{CANARY}-{name}" for name in SECRET_NAMES}
@@ -53,7 +53,7 @@ def test_an_unknown_version_tag_is_refused_before_anything(mastodon_repository: 
 
 def test_a_known_tag_passes_the_check(mastodon_repository: str, tmp_path: Path) -> None:
     """The same check lets an existing tag through (the deploy would go on to pyinfra)."""
-    from mastofleet.deploy_command import preflight
+    from mastofleet.pyinfra_deploy import preflight
 
     preflight_environment = pytest.MonkeyPatch()
     try:

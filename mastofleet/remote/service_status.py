@@ -10,23 +10,9 @@ import paramiko
 
 from mastofleet.fleet import fleet_host_name
 from mastofleet.model import Fleet, Role
+from mastofleet.remote.ssh_client import ssh_client
 from mastofleet.report import table
 from mastofleet.services import expected_services
-
-
-def ssh_client(data: dict[str, Any]) -> paramiko.SSHClient:
-    client = paramiko.SSHClient()
-    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # noqa: S507 - addresses come from our inventory
-    client.connect(
-        data.get("ssh_hostname") or "",
-        port=int(data.get("ssh_port") or 22),
-        username=data.get("ssh_user") or "root",
-        key_filename=data.get("ssh_key"),
-        timeout=10,
-        allow_agent=True,
-        look_for_keys=data.get("ssh_key") is None,
-    )
-    return client
 
 
 def service_states(client: paramiko.SSHClient, services: list[str]) -> dict[str, str]:

@@ -19,9 +19,9 @@ from mastofleet.deploys import backup
 from mastofleet.fleet import fleet_host_name, load_fleet
 from mastofleet.model import Fleet, Role
 from mastofleet.problems import InventoryError
-from mastofleet.remote import Remote, logs_in_as_root
+from mastofleet.remote.session import Remote, logs_in_as_root
+from mastofleet.remote.ssh_client import ssh_client
 from mastofleet.report import table
-from mastofleet.status import ssh_client
 
 BACKUP_TYPES = ("full", "diff", "incr")
 HOUR = 3600  # seconds a backup, an upload or a restore may take

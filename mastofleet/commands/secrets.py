@@ -5,13 +5,44 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mastofleet.fleet import load_inventory, project_directory
-from mastofleet.secret_generation import initial_secrets, random_text
-from mastofleet.secrets import SecretError, SecretStore, generate_identity
+from mastofleet.commands.arguments import Subcommands
+
+if TYPE_CHECKING:  # the store, its age keys and the generators load when a verb runs
+    from mastofleet.secrets import SecretStore
+
+
+def register(subcommands: Subcommands) -> None:
+    secrets = subcommands.add_parser("secrets", help="the fleet's age-encrypted secrets")
+    verbs = secrets.add_subparsers(dest="secrets_command", required=True)
+    init = verbs.add_parser("init", help="generate every secret once")
+    init.add_argument("inventory")
+    init.add_argument("--recipient", action="append", default=[], help="age public key (repeatable)")
+    init.add_argument("--key-file", help="create a new age key here and encrypt to it")
+    init.add_argument("--force", action="store_true", help="regenerate secrets that already exist")
+    init.add_argument(
+        "--generate-missing",
+        action="store_true",
+        help="also fill any other secret the fleet references with random text (test fleets only)",
+    )
+    rotate = verbs.add_parser("rotate", help="a new postgres_password or redis_password, applied in order by a deploy")
+    rotate.add_argument("name")
+    rotate.add_argument("inventory")
+    rotate.add_argument("--no-deploy", action="store_true", help="only store the new value")
+    show = verbs.add_parser("show", help="list the secrets (names only)")
+    show.add_argument("inventory")
+    show.add_argument("--names", action="store_true", required=True)
+    set_secret = verbs.add_parser("set", help="store one secret, value read from stdin")
+    set_secret.add_argument("inventory")
+    set_secret.add_argument("name")
+    secrets.set_defaults(handler=run)
 
 
 def _store(inventory_path: str) -> tuple[SecretStore, dict]:
+    from mastofleet.fleet import load_inventory, project_directory
+    from mastofleet.secrets import SecretStore
+
     inventory = load_inventory(inventory_path)
     data = next(iter(inventory)).data.dict()
     return SecretStore.for_fleet_data(data, project_directory(inventory_path)), data
@@ -44,7 +75,9 @@ def rotate(inventory: str, name: str, deploy: bool) -> int:
     """A new value for a password, stored encrypted, then applied in order by one deploy: the
     database side first (PostgreSQL role, PgBouncer, Redis), then every app host's environment,
     restarted host by host behind the balancer."""
-    from mastofleet.deploy_command import run_deploy
+    from mastofleet.pyinfra_deploy import run_deploy
+    from mastofleet.secret_generation import random_text
+    from mastofleet.secrets import SecretError
 
     if name not in ROTATABLE:
         raise SecretError(
@@ -72,6 +105,9 @@ def rotate(inventory: str, name: str, deploy: bool) -> int:
 
 
 def run(arguments: argparse.Namespace) -> int:
+    from mastofleet.secret_generation import initial_secrets, random_text
+    from mastofleet.secrets import SecretError, generate_identity
+
     if arguments.secrets_command == "rotate":
         return rotate(arguments.inventory, arguments.name, not arguments.no_deploy)
     store, data = _store(arguments.inventory)

@@ -13,20 +13,17 @@ import argparse
 import subprocess
 import sys
 
-from mastofleet.local import lifecycle, lock, machine, snapshot, ssh, status
-from mastofleet.local.errors import LocalFleetError
+from mastofleet.commands import errors
+from mastofleet.commands.arguments import Subcommands
 from mastofleet.local.machines import DEFAULT_MACHINES, MACHINES
-from mastofleet.local.prerequisites import root_problem
 
 USAGE_ERROR = 2
+DESCRIPTION = "The fleet as real systemd hosts on this machine (systemd-nspawn)."
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
-        prog="mastofleet local",
-        description="The fleet as real systemd hosts on this machine (systemd-nspawn).",
-    )
-    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def add_verbs(local: argparse.ArgumentParser) -> None:
+    """up, down, snapshot, restore, status, ssh and exec, with their options, under `local`."""
+    commands = local.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
     up = commands.add_parser("up", help="boot hosts and wait until they run and answer SSH")
     up.add_argument(
         "hosts",
@@ -62,6 +59,20 @@ def parser() -> argparse.ArgumentParser:
     exec_command = commands.add_parser("exec", help="run a command in a host through nsenter (no SSH)")
     exec_command.add_argument("host", metavar="HOST")
     exec_command.add_argument("inner_command", nargs=argparse.REMAINDER, metavar="COMMAND")
+    local.set_defaults(handler=handle)
+
+
+def register(subcommands: Subcommands) -> None:
+    local = subcommands.add_parser(
+        "local", help="the local fleet on systemd-nspawn: up | down | snapshot | restore | status | ssh | exec", description=DESCRIPTION
+    )
+    add_verbs(local)
+
+
+def parser() -> argparse.ArgumentParser:
+    """`mastofleet local` on its own, for `python -m mastofleet.local` and `run`."""
+    root = argparse.ArgumentParser(prog="mastofleet local", description=DESCRIPTION)
+    add_verbs(root)
     return root
 
 
@@ -76,26 +87,52 @@ def unknown_hosts(arguments: argparse.Namespace) -> list[str]:
 
 
 def dispatch(arguments: argparse.Namespace) -> int:
-    if arguments.command == "up":
+    from mastofleet.local import lifecycle, lock, machine, snapshot, ssh, status_table  # loaded when a verb runs
+
+    if arguments.local_command == "up":
         with lock.exclusive():
             return lifecycle.up(arguments.hosts or list(DEFAULT_MACHINES), arguments.fresh)
-    if arguments.command == "down":
+    if arguments.local_command == "down":
         with lock.exclusive():
             return lifecycle.down(arguments.hosts, arguments.purge)
-    if arguments.command == "snapshot":
+    if arguments.local_command == "snapshot":
         with lock.exclusive():
             return snapshot.take(arguments.hosts)
-    if arguments.command == "restore":
+    if arguments.local_command == "restore":
         with lock.exclusive():
             return snapshot.restore(arguments.hosts)
-    if arguments.command == "status":
-        return status.status()
-    if arguments.command == "ssh":
+    if arguments.local_command == "status":
+        return status_table.status()
+    if arguments.local_command == "ssh":
         return subprocess.call(ssh.command(MACHINES[arguments.host], arguments.remote_command))
-    if arguments.command == "exec":
+    if arguments.local_command == "exec":
         argv = machine.enter_command(arguments.host, arguments.inner_command)
         return subprocess.call(argv, env=machine.CONTAINER_ENVIRONMENT)
-    raise AssertionError(arguments.command)
+    raise AssertionError(arguments.local_command)
+
+
+def handle(arguments: argparse.Namespace) -> int:
+    """What `local` was asked, after the checks that need no host (names, a command for exec, root)."""
+    unknown = unknown_hosts(arguments)
+    if unknown:
+        print(
+            f"mastofleet local: unknown host {', '.join(unknown)}; the machines are: {' '.join(MACHINES)}",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
+    if arguments.local_command == "exec" and not arguments.inner_command:
+        print(
+            "mastofleet local: exec needs a command, e.g. `exec nixie systemctl --failed`",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
+    from mastofleet.local.prerequisites import root_problem
+
+    problem = root_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return USAGE_ERROR
+    return dispatch(arguments)  # a LocalFleetError is reported by commands.errors
 
 
 def run(argv: list[str]) -> int:
@@ -104,25 +141,4 @@ def run(argv: list[str]) -> int:
         arguments = parser().parse_args(argv)
     except SystemExit as exit_request:  # --help, or a usage error already printed
         return int(exit_request.code or 0)
-    unknown = unknown_hosts(arguments)
-    if unknown:
-        print(
-            f"mastofleet local: unknown host {', '.join(unknown)}; the machines are: {' '.join(MACHINES)}",
-            file=sys.stderr,
-        )
-        return USAGE_ERROR
-    if arguments.command == "exec" and not arguments.inner_command:
-        print(
-            "mastofleet local: exec needs a command, e.g. `exec nixie systemctl --failed`",
-            file=sys.stderr,
-        )
-        return USAGE_ERROR
-    problem = root_problem()
-    if problem:
-        print(problem, file=sys.stderr)
-        return USAGE_ERROR
-    try:
-        return dispatch(arguments)
-    except LocalFleetError as error:
-        print(f"mastofleet local {arguments.command}: {error}", file=sys.stderr)
-        return 1
+    return errors.run(arguments)

@@ -16,18 +16,19 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mastofleet.commands.arguments import Subcommands
 from mastofleet.provision.errors import CredentialsError, ProvisionError
 
-if TYPE_CHECKING:  # the modules themselves load lazily, inside the commands, as cli.py's handlers do
+if TYPE_CHECKING:  # the modules themselves load lazily, inside the commands, as every command's handler does
     from mastofleet.model import Fleet
     from mastofleet.problems import Problem
     from mastofleet.provision.hetzner_plan import HetznerPlan
     from mastofleet.provision.storage import BucketPlan
 
 
-def register(commands: Any) -> None:
+def register(subcommands: Subcommands) -> None:
     """Add `provision` to the CLI's subcommands."""
-    provision = commands.add_parser("provision", help="the fleet on Hetzner Cloud and its media bucket")
+    provision = subcommands.add_parser("provision", help="the fleet on Hetzner Cloud and its media bucket")
     actions = provision.add_subparsers(dest="provision_command", required=True)
     for name, text in (("plan", "show what apply would do"), ("apply", "create or update the fleet")):
         command = actions.add_parser(name, help=text)
@@ -46,11 +47,7 @@ def run(arguments: argparse.Namespace) -> int:
     import pyinfra_cli  # noqa: F401
 
     commands: dict[str, Callable[[argparse.Namespace], int]] = {"plan": _plan, "apply": _apply, "destroy": _destroy}
-    try:
-        return commands[arguments.provision_command](arguments)
-    except ProvisionError as error:
-        print(f"mastofleet: {error}", file=sys.stderr)
-        return error.exit_code
+    return commands[arguments.provision_command](arguments)  # a ProvisionError's exit code: commands.errors
 
 
 # --- the two parts --------------------------------------------------------------------------------

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mastofleet.deploy_command import parse_data, run_deploy
 from mastofleet.deployment import ROLLBACK_RELEASE
 from mastofleet.fleet import VERSION_OVERRIDE, fleet_host_name, load_fleet
 from mastofleet.model import Fleet, Role
-from mastofleet.remote import connected
+from mastofleet.pyinfra_deploy import parse_data, run_deploy
+from mastofleet.remote.session import connected
 from mastofleet.report import table
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import paramiko
 
-from mastofleet.status import ssh_client
+from mastofleet.remote.ssh_client import ssh_client
 
 
 class RemoteError(Exception):

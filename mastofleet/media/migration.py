@@ -10,12 +10,12 @@ import json
 import shlex
 from typing import Any
 
-from mastofleet.deploy_command import run_deploy
 from mastofleet.deploys.media_migration import CREDENTIALS_FILE, LIBRARY, SETTINGS_FILE
 from mastofleet.fleet import fleet_host_name, load_fleet, project_directory
 from mastofleet.media.record import finished, write_record
 from mastofleet.model import Fleet, Role
 from mastofleet.problems import FleetError, Problem
+from mastofleet.pyinfra_deploy import run_deploy
 from mastofleet.remote import RemoteError, connected
 
 

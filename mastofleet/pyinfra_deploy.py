@@ -1,4 +1,5 @@
-"""`mastofleet deploy INVENTORY`: check the fleet, then run pyinfra's deploy.py on it."""
+"""Check the fleet, then run pyinfra's deploy.py on it: `mastofleet deploy`, and the deploys that
+upgrade, rollback, `media finish`, `secrets rotate` and the cutover start."""
 
 from __future__ import annotations
 

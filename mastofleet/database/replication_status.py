@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mastofleet.database import record as cutover_record
-from mastofleet.database.remote import Hosts, Slot, Stream, receiver, server_state, slots, streams
+from mastofleet.database.queries import Hosts, Slot, Stream, receiver, server_state, slots, streams
 from mastofleet.deploys.standby import STATUS_FILE
 from mastofleet.model import Fleet, Role
 from mastofleet.remote import RemoteError

@@ -1,0 +1,21 @@
+"""`mastofleet cutover INVENTORY`: promote the db host that replicates the old primary
+(`mastofleet.database.cutover`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from mastofleet.commands.arguments import Subcommands, add_inventory_command
+
+
+def register(subcommands: Subcommands) -> None:
+    help_text = "promote the db host that replicates the old primary, in a short maintenance window"
+    cutover = add_inventory_command(subcommands, "cutover", help_text)
+    cutover.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    cutover.set_defaults(handler=handle)
+
+
+def handle(arguments: argparse.Namespace) -> int:
+    from mastofleet.database.cutover import cutover
+
+    return cutover(arguments.inventory, assume_yes=arguments.yes)
