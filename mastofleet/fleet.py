@@ -14,11 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mastofleet.environment import environment_problems
+from mastofleet.environment import duplicate_key_problems
 from mastofleet.model import Fleet, Host, Role, fleet_problems
 from mastofleet.problems import FleetError, InventoryError, Problem
-from mastofleet.redis_servers import redis_problems
-from mastofleet.search import search_problems
 from mastofleet.secrets import SecretStore
 
 FLEET_SECTIONS = (
@@ -154,8 +152,7 @@ def fleet_from_hosts(
         # Cross-host rules over a fleet missing its invalid hosts would report false problems.
         raise FleetError(problems)
     problems += fleet_problems(fleet)
-    problems += redis_problems(fleet) + search_problems(fleet)
-    problems += environment_problems(fleet)
+    problems += duplicate_key_problems(fleet)  # the one check that needs a rendered file
     if problems:
         raise FleetError(problems)
     return fleet
