@@ -19,40 +19,14 @@ from mastofleet.model import Fleet, Host, Role, fleet_problems
 from mastofleet.problems import FleetError, InventoryError, Problem
 from mastofleet.secrets import SecretStore
 
-FLEET_SECTIONS = (
-    "instance",
-    "postgres",
-    "pgbouncer",
-    "redis",
-    "redis_cache",
-    "redis_sidekiq",
-    "search",
-    "object_storage",
-    "smtp",
-    "tls",
-    "edge",
-    "media_migration",
-    "operators",
-    "hetzner",
-    "monitoring",
-    "doctor",
-    "access",
-    "firewall",
-    "backup",
-    "replication",
-    "database_migration",
-)
+# Every field of the Fleet is a section of group_data, but for these: the hosts come from the
+# inventory, the secret names from the store, and the fleet's name from `fleet_name`.
+NOT_SECTIONS = frozenset({"name", "hosts", "secrets"})
+FLEET_SECTIONS = tuple(name for name in Fleet.model_fields if name not in NOT_SECTIONS)
+FLEET_NAME = "fleet_name"  # the model's `name`: pyinfra takes a data key `name` as every operation's name
 VERSION_OVERRIDE = "mastodon_version"  # `--data mastodon_version=v4.6.6`: upgrade without editing group_data
-HOST_FIELDS = (
-    "private_address",
-    "public_address",
-    "web",
-    "streaming",
-    "memory_mb",
-    "cpus",
-    "server_type",
-    "location",
-)
+# A host's own fields, from its inventory data; its processes come from the app group's layout.
+HOST_FIELDS = tuple(name for name in Host.model_fields if name not in {"name", "roles", "sidekiq"})
 ROLE_NAMES = {role.value for role in Role}
 
 
@@ -126,7 +100,7 @@ def fleet_from_hosts(
         except ValidationError as error:
             problems += _problems_from_validation(name, error)
 
-    raw: dict[str, Any] = {"name": common.get("fleet_name", "mastodon"), "hosts": []}
+    raw: dict[str, Any] = {"name": common.get(FLEET_NAME, "mastodon"), "hosts": []}
     for section in FLEET_SECTIONS:
         if common.get(section) is not None:
             raw[section] = common[section]
@@ -137,8 +111,6 @@ def fleet_from_hosts(
             if common.get(key) is not None:
                 instance[field] = common[key]
         raw["instance"] = instance
-    if common.get("private_network"):
-        raw["private_network"] = common["private_network"]
     if store is not None:
         raw["secrets"] = sorted(store.names())
     try:
