@@ -41,8 +41,8 @@ END = "<!-- reference:end -->"
 
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("instance", Instance),
-    ("code_source", CodeSource),
-    ("install", Install),
+    ("instance.source", CodeSource),
+    ("instance.install", Install),
     ("postgres", Postgres),
     ("pgbouncer", Pgbouncer),
     ("redis", Redis),
