@@ -13,8 +13,8 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-
 def is_address(text: str) -> bool:
+    """Whether `text` is an IPv4 address (an endpoint given by address, not by name)."""
     try:
         IPv4Address(text)
     except ValueError:

@@ -1,4 +1,4 @@
-"""Mastodon's Sidekiq queues (config/sidekiq.yml of v4.6.5) and the env keys Mastodon reads."""
+"""Mastodon's Sidekiq queues (config/sidekiq.yml of v4.6.5)."""
 
 from __future__ import annotations
 
