@@ -40,7 +40,6 @@ class Pgbouncer(Strict):
     reserve_pool_size: int = Field(10, ge=0, description="Extra server connections for bursts.")
 
 
-
 ROLE_NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 ADDRESS_OR_NAME_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 

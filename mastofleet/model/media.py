@@ -44,7 +44,6 @@ class ObjectStorage(Strict):
         return f"{self.scheme}://{self.bucket}.{self.hostname}"
 
 
-
 class MediaMigration(Strict):
     """Live media evacuation: the edge serves from object storage, else from the old server, and
     writes every file the old server served back into the bucket; rclone copies the rest."""

@@ -6,6 +6,7 @@ from mastofleet.model.access import RESERVED_ACCOUNTS
 from mastofleet.model.fleet import Fleet
 from mastofleet.model.problems import Problem
 from mastofleet.model.rules.media import private_http
+from mastofleet.model.rules.shared import repeated
 
 
 def secrets_present(fleet: Fleet) -> list[Problem]:
@@ -22,10 +23,9 @@ def secrets_present(fleet: Fleet) -> list[Problem]:
 
 
 def operator_names_and_keys(fleet: Fleet) -> list[Problem]:
-    names = [operator.name for operator in fleet.operators]
     problems = [
         Problem("operators", name, "two operators share this name", "give each operator their own account name")
-        for name in sorted({name for name in names if names.count(name) > 1})
+        for name in repeated(operator.name for operator in fleet.operators)
     ]
     owners: dict[str, str] = {}
     for operator in fleet.operators:
@@ -42,7 +42,6 @@ def operator_names_and_keys(fleet: Fleet) -> list[Problem]:
                 )
             owners.setdefault(body, operator.name)
     return problems
-
 
 
 def operator_accounts(fleet: Fleet) -> list[Problem]:

@@ -6,6 +6,18 @@ from mastofleet.model.fleet import Fleet
 from mastofleet.model.problems import Problem
 
 
+def _allowed(fleet: Fleet) -> tuple[int, str]:
+    """What the app's connections are held to, and how it is set: PgBouncer's client limit when the app
+    goes through it, else the connections PostgreSQL keeps for others than superusers."""
+    if fleet.pgbouncer.enabled:
+        limit = fleet.pgbouncer.max_client_connections
+        return limit, f"pgbouncer max_client_connections {limit}"
+    postgres = fleet.postgres
+    return postgres.usable_connections, (
+        f"postgres max_connections {postgres.max_connections} - reserved {postgres.reserved_connections}"
+    )
+
+
 def connection_budget(fleet: Fleet) -> tuple[int, int, str]:
     """(connections the fleet may open, what it may open them against, the arithmetic)."""
     parts = []
@@ -20,15 +32,9 @@ def connection_budget(fleet: Fleet) -> tuple[int, int, str]:
             terms.append(f"streaming {len(host.streaming.ports)}x{host.streaming.db_pool}")
         parts.append(f"{host.name} {host.connections} ({' + '.join(terms)})")
     used = fleet.total_connections
-    if fleet.pgbouncer.enabled:
-        limit = fleet.pgbouncer.max_client_connections
-        against = f"pgbouncer max_client_connections {limit}"
-    else:
-        limit = fleet.postgres.usable_connections
-        against = (
-            f"postgres max_connections {fleet.postgres.max_connections} - reserved "
-            f"{fleet.postgres.reserved_connections} = {limit}"
-        )
+    limit, against = _allowed(fleet)
+    if not fleet.pgbouncer.enabled:
+        against += f" = {limit}"
     arithmetic = f"{' + '.join(parts) or '0'} = {used} against {against}"
     return used, limit, arithmetic
 
@@ -62,21 +68,14 @@ def connection_budget_exceeded(fleet: Fleet) -> list[Problem]:
     return problems
 
 
-
 def replica_connection_budget(fleet: Fleet) -> tuple[int, int, str] | None:
     """Like `connection_budget`, for the read replica: every app process may open its pool there too."""
     if not fleet.replica_hosts:
         return None
     replica = fleet.replica_hosts[0]
     used = fleet.total_connections
-    if fleet.pgbouncer.enabled:
-        limit = fleet.pgbouncer.max_client_connections
-        against = f"pgbouncer max_client_connections {limit} on {replica.name}"
-    else:
-        limit = fleet.postgres.usable_connections
-        against = f"postgres max_connections {fleet.postgres.max_connections} - reserved {fleet.postgres.reserved_connections} on {replica.name}"
-    return used, limit, f"{used} (the app's pools, opened again for reads) against {against}"
-
+    limit, against = _allowed(fleet)
+    return used, limit, f"{used} (the app's pools, opened again for reads) against {against} on {replica.name}"
 
 
 def replica_connection_budget_exceeded(fleet: Fleet) -> list[Problem]:

@@ -6,21 +6,14 @@ from mastofleet.model.database import ADDRESS_OR_NAME_PATTERN, ROLE_NAME_PATTERN
 from mastofleet.model.fleet import Fleet
 from mastofleet.model.problems import Problem
 from mastofleet.model.roles import Role
+from mastofleet.model.rules.shared import one_host_only
 
 
 def replication_roles(fleet: Fleet) -> list[Problem]:
-    problems: list[Problem] = []
+    problems = one_host_only(
+        fleet, Role.db_replica, "Mastodon reads from one replica (REPLICA_DB_HOST)", "keep one host in 'db_replica'"
+    )
     replicas = fleet.replica_hosts
-    if len(replicas) > 1:
-        problems.append(
-            Problem(
-                "fleet",
-                "roles",
-                f"{len(replicas)} hosts have the role db_replica ({', '.join(h.name for h in replicas)}); "
-                "Mastodon reads from one replica (REPLICA_DB_HOST)",
-                "keep one host in 'db_replica'",
-            )
-        )
     for host in replicas:
         if host.has(Role.db):
             problems.append(

@@ -8,6 +8,7 @@ from ipaddress import IPv4Address
 from mastofleet.model.fleet import Fleet
 from mastofleet.model.problems import Problem
 from mastofleet.model.roles import REQUIRED_ROLES, Role
+from mastofleet.model.rules.shared import one_host_only, repeated
 
 HOST_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
@@ -28,17 +29,8 @@ def roles_present(fleet: Fleet) -> list[Problem]:
 def single_primaries(fleet: Fleet) -> list[Problem]:
     problems = []
     for role in (Role.db, Role.redis, Role.redis_cache, Role.redis_sidekiq):
-        hosts = fleet.with_role(role)
-        if len(hosts) > 1:
-            problems.append(
-                Problem(
-                    "fleet",
-                    "roles",
-                    f"{len(hosts)} hosts have the role {role.value} ({', '.join(h.name for h in hosts)}); "
-                    "the app would use only the first",
-                    f"keep one host in '{role.value}' (read replicas go in 'db_replica')",
-                )
-            )
+        fix = f"keep one host in '{role.value}' (read replicas go in 'db_replica')"
+        problems += one_host_only(fleet, role, "the app would use only the first", fix)
     app_hosts = fleet.with_role(Role.app)
     for kind in ("web", "streaming"):
         if app_hosts and not any(getattr(host, kind) for host in app_hosts):
@@ -109,8 +101,7 @@ def app_hosts_have_processes(fleet: Fleet) -> list[Problem]:
                     "add the host to the 'app' group or remove its processes",
                 )
             )
-        names = [process.name for process in host.sidekiq]
-        for duplicate in sorted({name for name in names if names.count(name) > 1}):
+        for duplicate in repeated(process.name for process in host.sidekiq):
             problems.append(
                 Problem(host.name, f"sidekiq[{duplicate}]", "two Sidekiq processes share a name", "rename one")
             )
@@ -121,7 +112,6 @@ def app_hosts_have_processes(fleet: Fleet) -> list[Problem]:
                 Problem(host.name, "streaming.ports", f"port {host.web.port} is also the web port", "pick another port")
             )
     return problems
-
 
 
 def edge_not_lb(fleet: Fleet) -> list[Problem]:
@@ -150,7 +140,6 @@ def retired_alone(fleet: Fleet) -> list[Problem]:
         for host in fleet.with_role(Role.retired)
         if set(host.roles) != {Role.retired}
     ]
-
 
 
 def hetzner_network(fleet: Fleet) -> list[Problem]:

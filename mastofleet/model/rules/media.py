@@ -56,7 +56,6 @@ def private_http(fleet: Fleet, url: str) -> bool:
     return is_address(host) and IPv4Address(host) in fleet.private_network
 
 
-
 def media_migration_settings(fleet: Fleet) -> list[Problem]:
     migration = fleet.media_migration
     if migration is None or not migration.enabled:

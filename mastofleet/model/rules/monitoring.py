@@ -6,21 +6,16 @@ from mastofleet.model.fleet import Fleet
 from mastofleet.model.problems import Problem
 from mastofleet.model.queues import QUEUES
 from mastofleet.model.roles import Role
+from mastofleet.model.rules.shared import one_host_only, repeated
 
 
 def monitoring_settings(fleet: Fleet) -> list[Problem]:
-    problems: list[Problem] = []
-    monitors = fleet.with_role(Role.monitor)
-    if len(monitors) > 1:
-        problems.append(
-            Problem(
-                "fleet",
-                "roles",
-                f"{len(monitors)} hosts have the role monitor ({', '.join(h.name for h in monitors)}); "
-                "each would alert on its own and every alert would arrive twice",
-                "keep one host in 'monitor'",
-            )
-        )
+    problems = one_host_only(
+        fleet,
+        Role.monitor,
+        "each would alert on its own and every alert would arrive twice",
+        "keep one host in 'monitor'",
+    )
     for queue in fleet.monitoring.sidekiq_latency_seconds:
         if queue not in QUEUES:
             problems.append(
@@ -43,8 +38,7 @@ def monitoring_settings(fleet: Fleet) -> list[Problem]:
                 "add a receiver with email_to or webhook_url, or set enabled to false",
             )
         )
-    names = [receiver.name for receiver in alertmanager.receivers]
-    for duplicate in sorted({name for name in names if names.count(name) > 1}):
+    for duplicate in repeated(receiver.name for receiver in alertmanager.receivers):
         problems.append(
             Problem("monitoring", f"alertmanager.receivers[{duplicate}]", "two receivers share a name", "rename one")
         )
