@@ -5,7 +5,8 @@ from a `Fleet`. Each section has its own module, on one base (`Strict`: unknown 
 field-level checks are pydantic validators there. The rules over the whole fleet are in `rules`,
 in one ordered list (`RULES`) that `fleet_problems` runs, reporting every problem at once.
 
-The model is pure: it imports pydantic and itself, never pyinfra or another layer of mastofleet.
+The model is pure: it imports pydantic, the standard library and itself, never pyinfra or another
+layer of mastofleet (tests/unit/test_model_package.py holds it to that).
 """
 
 from mastofleet.model.access import RESERVED_ACCOUNTS, Access, Firewall

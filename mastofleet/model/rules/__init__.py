@@ -3,6 +3,9 @@
 A rule takes a `Fleet` and returns its problems (an empty list when it has none). Field-level
 checks are pydantic validators on the sections; these are the rules that span sections or hosts.
 A new rule goes into its subject's module and into `RULES`, nowhere else.
+
+`mastofleet check` runs one check besides these: whether `.env.production` would hold a key twice
+(`environment.duplicate_key_problems`), which needs the rendered file, so it cannot be in the model.
 """
 
 from __future__ import annotations
