@@ -32,6 +32,7 @@ from mastofleet.model.monitoring import DEFAULT_SIDEKIQ_LATENCY, Alertmanager, M
 from mastofleet.model.operators import OPERATOR_NAME_PATTERN, SSH_KEY_TYPES, Operator, ssh_key_problem
 from mastofleet.model.problems import FleetError, Problem
 from mastofleet.model.processes import QueueWeight, SidekiqProcess, Streaming, Web
+from mastofleet.model.queues import QUEUES, SCHEDULER_QUEUE
 from mastofleet.model.redis import CacheRedis, Redis, SidekiqRedis
 from mastofleet.model.roles import REQUIRED_ROLES, Role
 from mastofleet.model.rules import RULES, Rule, fleet_problems
@@ -40,19 +41,24 @@ from mastofleet.model.rules.hosts import HOST_NAME_PATTERN
 from mastofleet.model.rules.instance import DOMAIN_PATTERN, VERSION_PATTERN
 from mastofleet.model.rules.search import search_settings
 from mastofleet.model.search import REPLICAS, Search
+from mastofleet.model.secrets_reference import MASTODON_SECRETS, SecretReference, secret_name
 
 __all__ = [
     "ADDRESS_OR_NAME_PATTERN",
     "DEFAULT_SIDEKIQ_LATENCY",
     "DOMAIN_PATTERN",
     "HOST_NAME_PATTERN",
+    "MASTODON_SECRETS",
     "OPERATOR_NAME_PATTERN",
+    "QUEUES",
     "REPLICAS",
     "REQUIRED_ROLES",
     "RESERVED_ACCOUNTS",
     "ROLE_NAME_PATTERN",
     "RULES",
+    "SCHEDULER_QUEUE",
     "SSH_KEY_TYPES",
+    "VERSION_PATTERN",
     "Access",
     "Alertmanager",
     "Backup",
@@ -82,17 +88,18 @@ __all__ = [
     "Role",
     "Rule",
     "Search",
+    "SecretReference",
     "SidekiqProcess",
     "SidekiqRedis",
     "Smtp",
     "Streaming",
     "Strict",
     "Tls",
-    "VERSION_PATTERN",
     "Web",
     "connection_budget",
     "fleet_problems",
     "replica_connection_budget",
     "search_settings",
+    "secret_name",
     "ssh_key_problem",
 ]
