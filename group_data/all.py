@@ -10,11 +10,10 @@ instance = {
     "local_domain": "hachyderm.example",
     "version": "v4.6.5",
     "default_locale": "en",
+    # Where the code comes from and how its runtime is installed (see mastofleet.model.CodeSource/Install).
+    "source": {"git_url": "https://github.com/mastodon/mastodon.git"},
+    "install": {"ruby": "debian", "node": "nodesource", "yarn_command": "yarn"},
 }
-
-# Where the code comes from and how its runtime is installed (see mastofleet.model.CodeSource/Install).
-code_source = {"git_url": "https://github.com/mastodon/mastodon.git"}
-install = {"ruby": "debian", "node": "nodesource", "yarn_command": "yarn"}
 
 private_network = "10.0.0.0/16"
 

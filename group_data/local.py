@@ -8,26 +8,29 @@ from mastofleet.local.machines import GATEWAY, state_directory
 
 private_network = "10.77.0.0/24"
 
-code_source = {"git_url": None, "path": "tests/fixtures/standin"}
-install = {
-    "ruby": "debian",
-    "node": "debian",
-    "bundle_deployment": False,
-    "bundle_local": True,
-    "yarn_command": "yarnpkg",
-    "system_packages": [
-        "ruby",
-        "ruby-bundler",
-        "puma",
-        "ruby-sidekiq",
-        "ruby-pg",
-        "ruby-redis",
-        "nodejs",
-        "yarnpkg",
-        "libjemalloc2",
-        "postgresql-client",
-        "git",
-    ],
+# Merged into group all's instance field by field: the rest of the instance stays as it is there.
+instance = {
+    "source": {"git_url": None, "path": "tests/fixtures/standin"},
+    "install": {
+        "ruby": "debian",
+        "node": "debian",
+        "bundle_deployment": False,
+        "bundle_local": True,
+        "yarn_command": "yarnpkg",
+        "system_packages": [
+            "ruby",
+            "ruby-bundler",
+            "puma",
+            "ruby-sidekiq",
+            "ruby-pg",
+            "ruby-redis",
+            "nodejs",
+            "yarnpkg",
+            "libjemalloc2",
+            "postgresql-client",
+            "git",
+        ],
+    },
 }
 
 tls = {"mode": "self-signed"}

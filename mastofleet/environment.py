@@ -6,10 +6,9 @@ app host: the cure for the config drift that took Hachyderm's media down.
 
 from __future__ import annotations
 
-from mastofleet.environment_keys import KNOWN_KEYS, REMOVED_KEYS
 from mastofleet.files import SecretValues
-from mastofleet.model import Fleet, Role
-from mastofleet.problems import Problem
+from mastofleet.model import Fleet, Problem, Role
+from mastofleet.model.rules.environment import environment_keys
 from mastofleet.redis_servers import redis_servers
 from mastofleet.search import search_endpoint
 from mastofleet.secrets_reference import MASTODON_SECRETS, secret_name
@@ -58,38 +57,13 @@ def render_environment(fleet: Fleet, secrets: SecretValues) -> str:
     )
 
 
-def environment_keys(text: str) -> list[str]:
-    """The keys of an env file, in order (comments and blank lines skipped)."""
-    keys = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            keys.append(stripped.split("=", 1)[0].strip())
-    return keys
-
-
-def environment_problems(fleet: Fleet) -> list[Problem]:
-    """Every key written must be one Mastodon reads; removed keys are called out by name."""
+def duplicate_key_problems(fleet: Fleet) -> list[Problem]:
+    """A key written twice (an operator's addition repeating one mastofleet writes): only the rendered
+    file shows it. The model's rules check the added keys themselves (`model.rules.environment`)."""
     if not fleet.with_role(Role.db) or not fleet.with_role(Role.redis):
         return []  # reported by the roles rule; nothing to render without them
-    problems = []
     keys = environment_keys(render_environment(fleet, SecretValues()))
-    for key in keys:
-        if key in REMOVED_KEYS:
-            problems.append(Problem("instance", f"extra_environment.{key}", REMOVED_KEYS[key], f"remove {key}"))
-        elif key not in KNOWN_KEYS:
-            problems.append(
-                Problem(
-                    "instance",
-                    f"extra_environment.{key}",
-                    f"Mastodon does not read '{key}'; it would be silently ignored",
-                    "fix the spelling (see Mastodon's configuration docs) or remove it",
-                )
-            )
-    for key in sorted({key for key in keys if keys.count(key) > 1}):
-        problems.append(
-            Problem(
-                "instance", f"extra_environment.{key}", f"'{key}' would be written twice", "set it in one place only"
-            )
-        )
-    return problems
+    return [
+        Problem("instance", f"extra_environment.{key}", f"'{key}' would be written twice", "set it in one place only")
+        for key in sorted({key for key in keys if keys.count(key) > 1})
+    ]

@@ -14,47 +14,21 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mastofleet.environment import environment_problems
+from mastofleet.data_names import RENAMED, merged_data, print_deprecations
+from mastofleet.environment import duplicate_key_problems
 from mastofleet.model import Fleet, Host, Role, fleet_problems
 from mastofleet.problems import FleetError, InventoryError, Problem
-from mastofleet.redis_servers import redis_problems
-from mastofleet.search import search_problems
 from mastofleet.secrets import SecretStore
 
-FLEET_SECTIONS = (
-    "instance",
-    "postgres",
-    "pgbouncer",
-    "redis",
-    "redis_cache",
-    "redis_sidekiq",
-    "search",
-    "object_storage",
-    "smtp",
-    "tls",
-    "edge",
-    "media_migration",
-    "operators",
-    "hetzner",
-    "monitoring",
-    "doctor",
-    "access",
-    "firewall",
-    "backup",
-    "replication",
-    "database_migration",
-)
-VERSION_OVERRIDE = "mastodon_version"  # `--data mastodon_version=v4.6.6`: upgrade without editing group_data
-HOST_FIELDS = (
-    "private_address",
-    "public_address",
-    "web",
-    "streaming",
-    "memory_mb",
-    "cpus",
-    "server_type",
-    "location",
-)
+# Every field of the Fleet is a section of group_data, but for these: the hosts come from the
+# inventory, the secret names from the store, and the fleet's name from `fleet_name`.
+NOT_SECTIONS = frozenset({"name", "hosts", "secrets"})
+FLEET_SECTIONS = tuple(name for name in Fleet.model_fields if name not in NOT_SECTIONS)
+FLEET_NAME = "fleet_name"  # the model's `name`: pyinfra takes a data key `name` as every operation's name
+# `--data instance.version=v4.6.6`: upgrade without editing group_data
+VERSION_OVERRIDE = "instance.version"
+# A host's own fields, from its inventory data; its processes come from the app group's layout.
+HOST_FIELDS = tuple(name for name in Host.model_fields if name not in {"name", "roles", "sidekiq"})
 ROLE_NAMES = {role.value for role in Role}
 
 
@@ -128,19 +102,12 @@ def fleet_from_hosts(
         except ValidationError as error:
             problems += _problems_from_validation(name, error)
 
-    raw: dict[str, Any] = {"name": common.get("fleet_name", "mastodon"), "hosts": []}
+    common, deprecations = merged_data([("group_data", common)])  # old names in data given directly
+    print_deprecations(deprecations)
+    raw: dict[str, Any] = {"name": common.get(FLEET_NAME, "mastodon"), "hosts": []}
     for section in FLEET_SECTIONS:
         if common.get(section) is not None:
             raw[section] = common[section]
-    # code_source and install are separate keys so one inventory's group can change them alone
-    if isinstance(raw.get("instance"), Mapping):
-        instance = dict(raw["instance"])
-        for key, field in (("code_source", "source"), ("install", "install"), (VERSION_OVERRIDE, "version")):
-            if common.get(key) is not None:
-                instance[field] = common[key]
-        raw["instance"] = instance
-    if common.get("private_network"):
-        raw["private_network"] = common["private_network"]
     if store is not None:
         raw["secrets"] = sorted(store.names())
     try:
@@ -154,8 +121,7 @@ def fleet_from_hosts(
         # Cross-host rules over a fleet missing its invalid hosts would report false problems.
         raise FleetError(problems)
     problems += fleet_problems(fleet)
-    problems += redis_problems(fleet) + search_problems(fleet)
-    problems += environment_problems(fleet)
+    problems += duplicate_key_problems(fleet)  # the one check that needs a rendered file
     if problems:
         raise FleetError(problems)
     return fleet
@@ -205,11 +171,23 @@ def fleet_from_inventory(inventory: Any, store: SecretStore | None = None, proje
 
 
 def _common_data(inventory: Any) -> dict[str, Any]:
-    """Instance-wide data: what every host sees (group_data/all.py and the inventory's all data)."""
+    """Instance-wide data: what the first host sees, layer by layer (group `all`, its groups, itself,
+    `--data`), with the model's paths for the names of older releases."""
     first = next(iter(inventory), None)
     if first is None:
         raise InventoryError("the inventory has no hosts")
-    return dict(first.data.dict())
+    layers = [("the data of group 'all' (group_data/all.py or the inventory)", inventory.get_data())]
+    layers += [
+        (f"the data of group '{group}' (group_data/{group}.py or the inventory)", inventory.get_group_data(group))
+        for group in first.groups
+    ]
+    layers += [(f"the inventory data of host '{first.name}'", inventory.get_host_data(first.name))]
+    layers += [("--data", inventory.get_override_data())]
+    common, deprecations = merged_data(layers)
+    print_deprecations(deprecations)
+    # pyinfra's own view has the rest (what an @deploy adds), but not the old names: read above
+    rest = {key: value for key, value in first.data.dict().items() if key not in RENAMED and "." not in key}
+    return {**rest, **common}
 
 
 def load_fleet(inventory_path: str, override_data: Mapping[str, Any] | None = None) -> tuple[Fleet, Any]:

@@ -43,7 +43,7 @@ def check_code_source(instance: Instance, project: str) -> None:
     if source.path:
         directory = Path(project) / source.path
         if not directory.is_dir():
-            raise InventoryError(f"code_source.path: {directory} is not a directory: nothing to deploy")
+            raise InventoryError(f"instance.source.path: {directory} is not a directory: nothing to deploy")
         return
     if not source.git_url:
         return

@@ -1,9 +1,5 @@
-"""Mastodon's Sidekiq queues (config/sidekiq.yml of v4.6.5) and the env keys Mastodon reads."""
+"""Mastodon's Sidekiq queues: kept here for old imports; the model holds them (`mastofleet.model.queues`)."""
 
-from __future__ import annotations
+from mastofleet.model.queues import QUEUES, SCHEDULER_QUEUE
 
-# Every queue Mastodon enqueues onto; a queue no process listens on never runs its jobs.
-QUEUES: tuple[str, ...] = ("default", "push", "ingress", "mailers", "pull", "scheduler", "fasp")
-
-# Only the process listening on this queue runs the cron-like schedule (listened_queues_only).
-SCHEDULER_QUEUE = "scheduler"
+__all__ = ["QUEUES", "SCHEDULER_QUEUE"]

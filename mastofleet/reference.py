@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from mastofleet.access_model import Access, Backup, Firewall
 from mastofleet.model import (
+    Access,
     Alertmanager,
+    Backup,
     CacheRedis,
     CodeSource,
     DatabaseMigration,
     Doctor,
     Edge,
+    Firewall,
     Hetzner,
     Host,
     Install,
@@ -39,8 +41,8 @@ END = "<!-- reference:end -->"
 
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("instance", Instance),
-    ("code_source", CodeSource),
-    ("install", Install),
+    ("instance.source", CodeSource),
+    ("instance.install", Install),
     ("postgres", Postgres),
     ("pgbouncer", Pgbouncer),
     ("redis", Redis),

@@ -125,7 +125,7 @@ def upgrade(inventory: str, version: str, code_path: str | None, extra_data: Seq
     """Deploy `version` (and, for a path source, the code at `code_path`) across the fleet."""
     data = [*extra_data, f"{VERSION_OVERRIDE}={version}"]
     if code_path:
-        data.append("code_source=" + json.dumps({"git_url": None, "path": code_path}))
+        data.append("instance.source=" + json.dumps({"git_url": None, "path": code_path}))
     fleet, loaded = load_fleet(inventory, override_data=parse_data(data))  # the new shape is checked first
     print(releases_table(read_releases(fleet, loaded)))
     return _rollout(inventory, data, f"upgrade to {version}")

@@ -96,7 +96,7 @@ def test_nothing_is_rebuilt_for_a_prepared_release(secrets_in_environment) -> No
 
 def test_rbenv_builds_the_release_ruby_with_jemalloc(secrets_in_environment) -> None:
     hosts, common = default_fleet_data()
-    common["install"] = {**common["install"], "ruby": "rbenv"}
+    common["instance"]["install"] = {**common["instance"]["install"], "ruby": "rbenv"}
     plan = plan_host("freud", hosts, common)
     in_order(
         plan,
@@ -120,7 +120,7 @@ def test_rbenv_builds_the_release_ruby_with_jemalloc(secrets_in_environment) -> 
 
 def test_rbenv_skips_a_ruby_that_is_already_built(secrets_in_environment) -> None:
     hosts, common = default_fleet_data()
-    common["install"] = {**common["install"], "ruby": "rbenv"}
+    common["instance"]["install"] = {**common["instance"]["install"], "ruby": "rbenv"}
     responses = {
         re.compile(r"cat .*/releases/v4\.6\.5/\.ruby-version"): "3.4.7",
         **existing_file("/home/mastodon/.rbenv/versions/3.4.7/bin/ruby"),

@@ -39,7 +39,7 @@ def mastodon_repository(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def code_source(url: str) -> str:
-    return "code_source=" + json.dumps({"git_url": url})
+    return "instance.source=" + json.dumps({"git_url": url})
 
 
 def test_an_unknown_version_tag_is_refused_before_anything(mastodon_repository: str) -> None:

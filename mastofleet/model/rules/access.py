@@ -1,17 +1,50 @@
-"""Cross-host rules of the access sections: operators, SSH, firewall and backups."""
+"""Rules over operators, SSH, the firewall, secrets and backups."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from mastofleet.access_model import RESERVED_ACCOUNTS
-from mastofleet.problems import Problem
-
-if TYPE_CHECKING:
-    from mastofleet.model import Fleet
+from mastofleet.model.access import RESERVED_ACCOUNTS
+from mastofleet.model.fleet import Fleet
+from mastofleet.model.problems import Problem
+from mastofleet.model.rules.media import private_http
+from mastofleet.model.rules.shared import repeated
 
 
-def _operator_accounts(fleet: Fleet) -> list[Problem]:
+def secrets_present(fleet: Fleet) -> list[Problem]:
+    missing = sorted(fleet.referenced_secrets() - set(fleet.secrets))
+    return [
+        Problem(
+            "secrets",
+            name,
+            "the fleet needs this secret but the secret store does not hold it",
+            "run `mastofleet secrets init` (or `mastofleet secrets set NAME`)",
+        )
+        for name in missing
+    ]
+
+
+def operator_names_and_keys(fleet: Fleet) -> list[Problem]:
+    problems = [
+        Problem("operators", name, "two operators share this name", "give each operator their own account name")
+        for name in repeated(operator.name for operator in fleet.operators)
+    ]
+    owners: dict[str, str] = {}
+    for operator in fleet.operators:
+        for key in operator.ssh_keys:
+            body = key.split()[1]
+            if body in owners and owners[body] != operator.name:
+                problems.append(
+                    Problem(
+                        "operators",
+                        f"{operator.name}.ssh_keys",
+                        f"this key is also {owners[body]}'s; a shared key makes the accounts one",
+                        "give each operator their own key",
+                    )
+                )
+            owners.setdefault(body, operator.name)
+    return problems
+
+
+def operator_accounts(fleet: Fleet) -> list[Problem]:
     """An operator's account may not be one the system or the fleet's services own."""
     taken = RESERVED_ACCOUNTS | {fleet.instance.user}
     return [
@@ -26,7 +59,7 @@ def _operator_accounts(fleet: Fleet) -> list[Problem]:
     ]
 
 
-def _somebody_can_log_in(fleet: Fleet) -> list[Problem]:
+def somebody_can_log_in(fleet: Fleet) -> list[Problem]:
     problems = []
     if not fleet.access.root_login and not fleet.operators:
         problems.append(
@@ -50,13 +83,7 @@ def _somebody_can_log_in(fleet: Fleet) -> list[Problem]:
     return problems
 
 
-def _private_http(fleet: Fleet, url: str) -> bool:
-    from mastofleet.model import _private_http as private_http
-
-    return private_http(fleet, url)
-
-
-def _backup(fleet: Fleet) -> list[Problem]:
+def backup_storage(fleet: Fleet) -> list[Problem]:
     backup = fleet.backup
     if backup is None:
         return []
@@ -72,7 +99,7 @@ def _backup(fleet: Fleet) -> list[Problem]:
                 "set backup.endpoint and backup.region",
             )
         )
-    elif not endpoint.startswith("https://") and (backup.endpoint is not None or _private_http(fleet, endpoint)):
+    elif not endpoint.startswith("https://") and (backup.endpoint is not None or private_http(fleet, endpoint)):
         # (a public non-https media endpoint is already reported by the object_storage rule)
         problems.append(
             Problem(
@@ -92,6 +119,3 @@ def _backup(fleet: Fleet) -> list[Problem]:
             )
         )
     return problems
-
-
-ACCESS_RULES = (_operator_accounts, _somebody_can_log_in, _backup)

@@ -1,55 +1,14 @@
-"""Model sections for how the fleet is reached and kept: SSH access, the firewall and backups (the
-operators themselves are `model.Operator`). Kept apart from model.py, which includes them in `Fleet`.
-"""
+"""Backups: pgBackRest to an S3 bucket, with the secrets file and the Redis dump."""
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network, IPv6Network
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from mastofleet.secrets_reference import SecretReference
-
-# Accounts the system or the fleet's services own: an operator may never take one over.
-RESERVED_ACCOUNTS = frozenset(
-    {"root", "daemon", "bin", "sys", "sync", "nobody", "postgres", "redis", "www-data", "mastodon", "sshd"}
-)
+from mastofleet.model.base import Strict
+from mastofleet.model.secrets_reference import SecretReference
 
 
-class _Section(BaseModel):
-    """Unknown keys are errors, as in every section of the model."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Access(_Section):
-    """How people log in to the hosts: sshd settings every host gets."""
-
-    root_login: bool = Field(
-        False,
-        description="PermitRootLogin (keys only when on). Off: the deploy connects as an operator with sudo; "
-        "on only where a harness logs in as root (the local fleet).",
-    )
-    ssh_sources: list[IPv4Network | IPv6Network] = Field(
-        default_factory=list,
-        description="Networks besides the operators' own that the firewall opens SSH to (a bastion, a CI runner, "
-        "the machine running the local fleet).",
-    )
-    operator_group: str = Field(
-        "mastofleet-operators",
-        description="Group of the operator accounts: sudo without a password; a member the model no longer "
-        "names is removed.",
-    )
-
-
-class Firewall(_Section):
-    """nftables on every host, rendered from what each role declares (`firewall_rules`)."""
-
-    enabled: bool = Field(True, description="Load the fleet's nftables table at boot and on every deploy.")
-    log_drops: bool = Field(True, description="Log dropped packets (rate-limited) to the kernel log.")
-
-
-class Backup(_Section):
+class Backup(Strict):
     """pgBackRest from the db host to an S3 bucket, with the secrets file and Redis dump alongside."""
 
     endpoint: str | None = Field(None, description="S3 endpoint (https); unset: object_storage.endpoint.")
