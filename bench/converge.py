@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # support: the tests' helpers
 
-from mastofleet.testing.deploy_run import PROJECT, run_deploy  # noqa: E402
+from support.deploy_run import PROJECT, run_deploy  # noqa: E402
 
 FLEET_HOSTS = ["nixie", "freud", "fritz", "franz", "esme", "outsider"]
 

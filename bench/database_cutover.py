@@ -4,7 +4,7 @@ Prints the old primary's size; the base backup that built nixie as its replica (
 MB/s, as the build script recorded it); the catch-up rate of a replica that was down while the old
 primary wrote (WAL bytes from nixie's start until its replay position equals alice's, and the
 rate); and the maintenance window of a `mastofleet cutover` under load (requests and writes through
-nixie) with each step's time. alice is the old primary (mastofleet.testing.old_primary), nixie the
+nixie) with each step's time. alice is the old primary (tests/support/old_primary.py), nixie the
 db host, from tests/fleet/inventories/database_migration.py. Run as root, under the fleet lock:
 
     flock /run/mastofleet-fleet.lock .venv/bin/python bench/database_cutover.py [--rows 3200000]
@@ -24,12 +24,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # support: the tests' helpers
 
 from mastofleet.database.queries import lsn_bytes  # noqa: E402
 from mastofleet.local.machines import MACHINES, state_directory  # noqa: E402
-from mastofleet.testing.deploy_run import PROJECT, run_deploy  # noqa: E402
-from mastofleet.testing.load import Load  # noqa: E402
-from mastofleet.testing.old_primary import (  # noqa: E402
+from support.deploy_run import PROJECT, run_deploy  # noqa: E402
+from support.load import Load  # noqa: E402
+from support.old_primary import (  # noqa: E402
     OLD_PRIMARY,
     as_postgres,
     psql,

@@ -1,6 +1,6 @@
 """How long `provision plan` takes for the default fleet, and what a no-change apply asks of the API.
 
-The Hetzner API is the fake of `mastofleet.testing.hetzner_api`, run in its own process so its work
+The Hetzner API is the fake of `tests/support/hetzner_api.py`, run in its own process so its work
 is not counted: "own time" is the CPU time of the planning process (our code, hcloud, requests), wall
 time includes the waits on the fake. Target: own time well under 1 s. Then the fleet is applied, and
 a second apply (library, then the real console script) is counted by method: target, only reads.
@@ -32,16 +32,19 @@ from mastofleet.provision.hetzner_apply import run_steps
 from mastofleet.provision.hetzner_client import connect
 from mastofleet.provision.hetzner_observe import observe
 from mastofleet.provision.hetzner_plan import HetznerPlan, hetzner_plan
-from mastofleet.testing.hetzner_api import TOKEN
 
 REPO = Path(__file__).resolve().parents[1]
+TESTS = REPO / "tests"  # holds `support`, the tests' helpers (the fake API among them)
+sys.path.insert(0, str(TESTS))
+from support.hetzner_api import TOKEN  # noqa: E402
+
 SCRIPT = Path(sys.executable).with_name("mastofleet")
 TARGET_SECONDS = 1.0
 
 
 def start_fake() -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "mastofleet.testing.hetzner_api"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "support.hetzner_api"], stdout=subprocess.PIPE, text=True, cwd=TESTS
     )
     assert process.stdout is not None
     return process, process.stdout.readline().strip()

@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # support: the tests' helpers
 
-from mastofleet.testing.deploy_run import PROJECT, run_deploy  # noqa: E402
-from mastofleet.testing.old_primary import ssh  # noqa: E402
+from support.deploy_run import PROJECT, run_deploy  # noqa: E402
+from support.old_primary import ssh  # noqa: E402
 
 INVENTORY = "tests/fleet/inventories/read_replica.py"
 ENVIRONMENT = "/home/mastodon/shared/.env.production"

@@ -35,7 +35,7 @@ instance = {
 
 tls = {"mode": "self-signed"}
 
-# The media store: an S3 server on `outsider` (mastofleet.testing.media_fleet starts it for the tests
+# The media store: an S3 server on `outsider` (tests/support/media_fleet.py starts it for the tests
 # that need it), addressed by IP on the private network; the hosts have no DNS to ask.
 object_storage = {
     "provider": "s3",

@@ -32,7 +32,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy  # noqa: E402
+from support.deploy_run import PROJECT, DeployResult, run_deploy  # noqa: E402
 
 LOCAL_INVENTORY = "inventories/local.py"
 

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from mastofleet.local.machines import MACHINES, ssh_config_path
-from mastofleet.testing.deploy_run import PROJECT
-from mastofleet.testing.load import Load, LoadFigures
+from support.deploy_run import PROJECT
+from support.load import Load, LoadFigures
 
 INVENTORY = "inventories/local.py"
 APP_HOSTS = ("freud", "fritz", "franz")

@@ -4,7 +4,7 @@ archive's size guard keeps pg_wal from filling the disk while the bucket is unre
 
 Real parts: PostgreSQL 17 and pgBackRest (Debian's) on nixie, deployed by the real deploy.py from
 tests/fleet/inventories/backup.py, rclone for the Redis dump. The S3 server is moto with TLS
-(Debian's python3-moto on outsider, mastofleet.testing.backup_fleet): it stands in for the provider's
+(Debian's python3-moto on outsider, tests/support/backup_fleet.py): it stands in for the provider's
 object storage, which cannot be reached from here. Tests run in file order and share state; at the
 end the local fleet is deployed again without backups (its normal state).
 """
@@ -23,8 +23,8 @@ import pytest
 from fleet_support import get, mastofleet, on_host
 
 from mastofleet.local.machines import state_directory
-from mastofleet.testing import backup_fleet
-from mastofleet.testing.deploy_run import DeployResult, run_deploy
+from support import backup_fleet
+from support.deploy_run import DeployResult, run_deploy
 
 pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy
+from support.deploy_run import PROJECT, DeployResult, run_deploy
 
 
 def test_first_deploy_changed_every_host(first_deploy: DeployResult) -> None:

@@ -1,7 +1,7 @@
 """The database evacuation on the local fleet: alice, an old primary outside the fleet, is replicated
 by nixie and cut over to it while the application writes, with nothing lost.
 
-Real parts: PostgreSQL 17 on alice (set up by mastofleet.testing.old_primary with the fleet's
+Real parts: PostgreSQL 17 on alice (set up by tests/support/old_primary.py with the fleet's
 database and 150,000 generated rows) and on nixie (built by the real deploy.py from
 tests/fleet/inventories/database_migration.py as alice's streaming replica over TLS), PgBouncer,
 nginx's maintenance page, the real `mastofleet cutover` and `mastofleet db status`. Only Mastodon's
@@ -21,9 +21,9 @@ from fleet_support import BALANCER, DOMAIN, get, mastofleet, on_host, self_signe
 
 from mastofleet.deploys import nginx
 from mastofleet.local.machines import MACHINES, state_directory
-from mastofleet.testing.deploy_run import DeployResult, run_deploy
-from mastofleet.testing.load import Load
-from mastofleet.testing.old_primary import (
+from support.deploy_run import DeployResult, run_deploy
+from support.load import Load
+from support.old_primary import (
     LEGACY_TABLE,
     OLD_PRIMARY,
     as_postgres,

@@ -22,7 +22,7 @@ from fleet_support import (
     under_load,
 )
 
-from mastofleet.testing.deploy_run import DeployResult, run_deploy
+from support.deploy_run import DeployResult, run_deploy
 
 pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 

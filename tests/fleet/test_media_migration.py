@@ -20,8 +20,8 @@ import pytest
 
 from mastofleet.local.machines import MACHINES, state_directory
 from mastofleet.media.edge import bucket
-from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy
-from mastofleet.testing.media_fleet import (
+from support.deploy_run import PROJECT, DeployResult, run_deploy
+from support.media_fleet import (
     MediaFile,
     edge_get,
     media_files,

@@ -23,7 +23,7 @@ import pytest
 from mastofleet.fleet import load_fleet
 from mastofleet.metrics_endpoints import PROMETHEUS_PORT, metrics_endpoints
 from mastofleet.remote import connected
-from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy
+from support.deploy_run import PROJECT, DeployResult, run_deploy
 
 pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 

@@ -19,9 +19,9 @@ from mastofleet import firewall
 from mastofleet.fleet import load_fleet
 from mastofleet.local.machines import GATEWAY, MACHINES, ssh_config_path
 from mastofleet.model import Fleet
-from mastofleet.testing.deploy_run import DeployResult
-from mastofleet.testing.media_fleet import ssh
-from mastofleet.testing.ports import listening_ports, probe_ports, scan_all_ports
+from support.deploy_run import DeployResult
+from support.media_fleet import ssh
+from support.ports import listening_ports, probe_ports, scan_all_ports
 
 OUTSIDER = "outsider"
 REBOOT_TIMEOUT_SECONDS = 300.0

@@ -21,7 +21,7 @@ import pytest
 from fleet_support import get, mastofleet, on_host
 
 from mastofleet.local.machines import MACHINES
-from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy
+from support.deploy_run import PROJECT, DeployResult, run_deploy
 
 pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 

@@ -18,7 +18,7 @@ import shlex
 import pytest
 from fleet_support import APP_HOSTS, INVENTORY, on_host, served_by, under_load
 
-from mastofleet.testing.deploy_run import DeployResult
+from support.deploy_run import DeployResult
 
 pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 

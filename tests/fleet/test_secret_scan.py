@@ -22,9 +22,9 @@ from fleet_support import mastofleet
 
 from mastofleet.fleet import load_fleet
 from mastofleet.secrets import SecretStore
-from mastofleet.testing import backup_fleet
-from mastofleet.testing.deploy_run import PROJECT, DeployResult, run_deploy
-from mastofleet.testing.media_fleet import ssh
+from support import backup_fleet
+from support.deploy_run import PROJECT, DeployResult, run_deploy
+from support.media_fleet import ssh
 
 pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 

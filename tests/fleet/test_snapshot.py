@@ -13,7 +13,7 @@ import time
 import pytest
 from fleet_support import INVENTORY, get, mastofleet, on_host
 
-from mastofleet.testing.deploy_run import DeployResult, run_deploy
+from support.deploy_run import DeployResult, run_deploy
 
 pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 

@@ -30,7 +30,7 @@ from fleet_support import (
     under_load,
 )
 
-from mastofleet.testing.deploy_run import PROJECT, DeployResult
+from support.deploy_run import PROJECT, DeployResult
 
 pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 

@@ -41,7 +41,7 @@ from mastofleet.queues import QUEUES
 from mastofleet.redis_servers import redis_servers
 from mastofleet.secrets import SecretError
 from mastofleet.secrets_reference import MASTODON_SECRETS, PREFIX, secret_name
-from mastofleet.testing.deploy_run import PROJECT
+from support.deploy_run import PROJECT
 
 LOCAL_INVENTORY = PROJECT / "inventories" / "local.py"
 OUTSIDER = "outsider"

@@ -49,7 +49,7 @@ def media_store(fleet_ready: FleetUnderTest) -> None:
     """The local fleet's object store is the test harness's S3 server on outsider: start it (moto,
     standing in for Spaces); other inventories have their real store."""
     if fleet_ready.is_local:
-        from mastofleet.testing.media_fleet import s3_client, start_object_store
+        from support.media_fleet import s3_client, start_object_store
 
         start_object_store()
         storage = fleet_ready.fleet.object_storage

@@ -1,6 +1,6 @@
 """Helpers for the provisioning tests: the fake Hetzner API, a client for it, plan and apply in one call.
 
-The Hetzner API cannot be reached here; `mastofleet.testing.hetzner_api` is a stateful fake of it,
+The Hetzner API cannot be reached here; `tests/support/hetzner_api.py` is a stateful fake of it,
 served over HTTP on loopback and written from the API's documented shapes. The official hcloud
 library talks to it exactly as it would to api.hetzner.cloud.
 """
@@ -17,7 +17,7 @@ from mastofleet.provision.desired import hetzner_spec
 from mastofleet.provision.hetzner_apply import run_steps
 from mastofleet.provision.hetzner_observe import observe
 from mastofleet.provision.hetzner_plan import HetznerPlan, hetzner_plan
-from mastofleet.testing.hetzner_api import TOKEN, FakeHetznerApi
+from support.hetzner_api import TOKEN, FakeHetznerApi
 
 POLL_INTERVAL = 0.001
 

@@ -1,6 +1,6 @@
 """`mastofleet provision` as the operator runs it: the console script, the project's inventory.
 
-The Hetzner API is the stateful fake on loopback (`mastofleet.testing.hetzner_api`, written from the
+The Hetzner API is the stateful fake on loopback (`tests/support/hetzner_api.py`, written from the
 API's documented shapes; the real one needs a token and the internet), reached through HCLOUD_ENDPOINT,
 as hcloud's own tools allow. The state file goes to a tmp path (MASTOFLEET_HETZNER_STATE).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from fleet_builder import REPO
 
-from mastofleet.testing.hetzner_api import TOKEN, FakeHetznerApi
+from support.hetzner_api import TOKEN, FakeHetznerApi
 
 SCRIPT = Path(sys.executable).with_name("mastofleet")
 INVENTORY = "inventories/hetzner.py"

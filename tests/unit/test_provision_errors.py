@@ -1,6 +1,6 @@
 """Provisioning errors: each with a clear message, found before anything changes when it can be.
 
-Against the fake Hetzner API on loopback (`mastofleet.testing.hetzner_api`; the real API needs a
+Against the fake Hetzner API on loopback (`tests/support/hetzner_api.py`; the real API needs a
 token and the internet), which answers the documented error codes: retired or unavailable server
 types, unknown locations, names taken, rate limits (429), bad or read-only tokens, failed actions.
 """
@@ -19,7 +19,7 @@ from mastofleet.provision.errors import CredentialsError, ProvisionError
 from mastofleet.provision.hetzner_apply import PartialApply, run_steps
 from mastofleet.provision.hetzner_client import connect
 from mastofleet.provision.hetzner_observe import observe
-from mastofleet.testing.hetzner_api import FakeHetznerApi
+from support.hetzner_api import FakeHetznerApi
 
 READONLY = "fake-readonly-token-1111"
 

@@ -1,6 +1,6 @@
 """Provisioning the default fleet on Hetzner: the exact requests, the resulting project, idempotency.
 
-Runs against `mastofleet.testing.hetzner_api`, a stateful fake of the Hetzner Cloud API on loopback
+Runs against `tests/support/hetzner_api.py`, a stateful fake of the Hetzner Cloud API on loopback
 (the real one needs a token and the internet); the official hcloud library talks HTTP to it. The
 fake was written from the API documentation, so these tests check our calls against the documented
 shapes, not against Hetzner itself: the live path is not run here.
@@ -15,7 +15,7 @@ from provision_support import apply_fleet, client_for, plan_for, with_host, writ
 
 from mastofleet.provision.desired import hetzner_spec, ssh_fingerprint
 from mastofleet.provision.hetzner_apply import run_steps
-from mastofleet.testing.hetzner_api import FakeHetznerApi
+from support.hetzner_api import FakeHetznerApi
 
 LABELS = {"fleet": "hachyderm", "managed-by": "mastofleet"}
 ROLES = {"nixie": "db-lb-monitor-redis", "freud": "app", "fritz": "app", "franz": "app", "esme": "edge"}

@@ -1,6 +1,6 @@
 """The live Hetzner inventory: servers read by the fleet's label, the answer cached for offline use.
 
-The Hetzner API is the stateful fake on loopback (`mastofleet.testing.hetzner_api`; the real one needs
+The Hetzner API is the stateful fake on loopback (`tests/support/hetzner_api.py`; the real one needs
 a token and the internet). The inventory is loaded the way pyinfra and `mastofleet check` load it.
 """
 
@@ -14,7 +14,7 @@ from provision_support import apply_fleet
 
 from mastofleet.fleet import fleet_from_inventory, load_inventory
 from mastofleet.provision.inventory import HetznerInventory
-from mastofleet.testing.hetzner_api import TOKEN, FakeHetznerApi
+from support.hetzner_api import TOKEN, FakeHetznerApi
 
 INVENTORY = REPO / "inventories" / "hetzner.py"
 GROUPS = {

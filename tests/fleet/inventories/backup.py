@@ -1,9 +1,15 @@
 """The local fleet with backups on: pgBackRest to the TLS S3 server on outsider
-(mastofleet.testing.backup_fleet). Used by tests/fleet/test_backup.py and bench/backup.py only, so
+(tests/support/backup_fleet.py). Used by tests/fleet/test_backup.py and bench/backup.py only, so
 the shared local fleet never archives WAL to a store that is not running otherwise."""
 
+import sys
+from pathlib import Path
+
 from mastofleet.local.inventory import local_host
-from mastofleet.testing.backup_fleet import BUCKET, ca_path, endpoint
+
+# The store's helpers are test code (tests/support), which pyinfra and mastofleet do not put on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from support.backup_fleet import BUCKET, ca_path, endpoint  # noqa: E402
 
 _BACKUP = {
     "endpoint": endpoint(),

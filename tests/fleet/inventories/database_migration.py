@@ -1,5 +1,5 @@
 """The local fleet while its database migrates: the hosts of inventories/local.py, with the old
-primary `alice` (mastofleet.testing.old_primary) as database_migration.source, so nixie is built as
+primary `alice` (tests/support/old_primary.py) as database_migration.source, so nixie is built as
 its streaming replica and the app writes to alice until `mastofleet cutover`. Used by
 tests/fleet/test_database_cutover.py and bench/database_cutover.py only."""
 

@@ -1,5 +1,5 @@
 """The local fleet in migration mode: the same hosts as inventories/local.py, with the old server
-`alice` (mastofleet.testing.media_fleet) as the media origin. Used by tests/fleet/test_media_migration.py
+`alice` (tests/support/media_fleet.py) as the media origin. Used by tests/fleet/test_media_migration.py
 and bench/media_edge.py only, so the shared local fleet never falls back to an old server otherwise."""
 
 from mastofleet.local.inventory import local_host

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from mastofleet.local.machines import MACHINES
 from mastofleet.templating import render
-from mastofleet.testing.deploy_run import DeployResult, run_deploy
-from mastofleet.testing.remote import ssh
+from support.deploy_run import DeployResult, run_deploy
+from support.remote import ssh
 
 S3_HOST = "outsider"
 S3_PORT = 9000

@@ -16,7 +16,7 @@ adding a running server to a placement group (`server_not_stopped`) and rate lim
 but not its HTTP status, the status here is our choice; the library reads the code.
 
 Every request is recorded (method, path, query, JSON body) so a test can assert the exact calls.
-Run on its own for a benchmark in another process: `python -m mastofleet.testing.hetzner_api`; it
+Run on its own for a benchmark in another process: `python -m support.hetzner_api` (in tests/); it
 prints its URL, and `GET /__fake__/requests` returns the record.
 """
 
@@ -36,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from mastofleet.testing import hetzner_catalogue
+from support import hetzner_catalogue
 
 TOKEN = "fake-hcloud-token-0000"
 RATE_LIMIT = 3600  # requests per hour and project, as documented

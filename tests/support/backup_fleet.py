@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 from mastofleet.local.machines import MACHINES, state_directory
-from mastofleet.testing.media_fleet import ssh, wait_for
+from support.media_fleet import ssh, wait_for
 
 STORE_HOST = "outsider"
 STORE_PORT = 9443

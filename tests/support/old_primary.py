@@ -27,7 +27,7 @@ from mastofleet.model import Fleet
 from mastofleet.replication import slot_name
 from mastofleet.secrets import SecretStore
 from mastofleet.secrets_reference import secret_name
-from mastofleet.testing.remote import ssh
+from support.remote import ssh
 
 OLD_PRIMARY = "alice"
 VERSION = 17
@@ -49,7 +49,7 @@ class OldPrimary:
 def settings() -> str:
     address = MACHINES[OLD_PRIMARY].address
     return (
-        "# the old primary of the local fleet's database migration (mastofleet.testing.old_primary)\n"
+        "# the old primary of the local fleet's database migration (tests/support/old_primary.py)\n"
         f"listen_addresses = 'localhost,{address}'\nwal_level = replica\nmax_wal_senders = 10\n"
         "password_encryption = scram-sha-256\nssl = on\n"
     )
@@ -175,7 +175,7 @@ def put_shared_fleet_back(record: Path) -> None:
     """Whatever state a run stopped in: nixie a primary serving the site, deployed from the shared
     inventory, without the generated table; alice's PostgreSQL stopped."""
     from mastofleet.deploys import nginx
-    from mastofleet.testing.deploy_run import run_deploy
+    from support.deploy_run import run_deploy
 
     if as_postgres("nixie", "SELECT pg_is_in_recovery()") == "t":
         as_postgres("nixie", "SELECT pg_promote(true, 60)")
