@@ -1,6 +1,6 @@
 """Migration mode on edge hosts: the write-back service and the background copy.
 
-The write-back program (mastofleet/media/edge, shipped as the `media_edge` package) runs as
+The write-back program (mastofleet/agents/media_edge, shipped as the `media_edge` package) runs as
 `mastofleet-media-writeback.service`; rclone copies everything else on a timer. Both read the
 bucket's credentials from one root-only environment file. When migration mode is off (or
 finished), all of it is stopped and removed: edge hosts keep no state of the migration.
@@ -9,13 +9,13 @@ finished), all of it is stopped and removed: edge hosts keep no state of the mig
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from pyinfra import host as current_host
 from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import apt, files, systemd
 
+from mastofleet.agents import agent_sources
 from mastofleet.files import ConfigFile, SecretValues
 from mastofleet.model import Fleet, Host
 from mastofleet.operations import changed, put_files, service_running
@@ -35,12 +35,11 @@ COPY_TIMER = "mastofleet-media-copy.timer"
 UNITS = (WRITEBACK, COPY, COPY_TIMER)
 PACKAGES = ["python3-boto3", "rclone"]
 UNIT_DIRECTORY = "/etc/systemd/system"
-SOURCE = Path(__file__).resolve().parent.parent / "media" / "edge"
 
 
 def program_files() -> list[ConfigFile]:
-    """The write-back and report programs, as they are in this checkout."""
-    return [ConfigFile(f"{PACKAGE_DIRECTORY}/{path.name}", path.read_text()) for path in sorted(SOURCE.glob("*.py"))]
+    """The write-back and report programs, as they are in this package."""
+    return [ConfigFile(f"{PACKAGE_DIRECTORY}/{path.name}", path.read_text()) for path in agent_sources("media_edge")]
 
 
 def settings_json(fleet: Fleet, host: Host) -> str:

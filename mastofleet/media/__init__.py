@@ -1,1 +1,1 @@
-"""The live media evacuation: status, verify and finish (`migration`), and the programs that run on the edge (edge/)."""
+"""The live media evacuation: status, verify and finish (`migration`); the program on the edge is mastofleet/agents/media_edge."""

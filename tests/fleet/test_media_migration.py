@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from mastofleet.agents.media_edge import bucket
 from mastofleet.local.machines import MACHINES, state_directory
-from mastofleet.media.edge import bucket
 from support.deploy_run import PROJECT, DeployResult, run_deploy
 from support.media_fleet import (
     MediaFile,

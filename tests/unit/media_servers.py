@@ -111,7 +111,7 @@ class OriginHandler(SimpleHTTPRequestHandler):
 
 
 def settings_for(endpoint: str, origin: str, state: Path, **extra: object):  # type: ignore[no-untyped-def]
-    from mastofleet.media.edge.settings import Settings
+    from mastofleet.agents.media_edge.settings import Settings
 
     return Settings(
         endpoint=endpoint,

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from media_servers import CREDENTIALS, make_bucket, origin_server, s3_server, settings_for
 
-from mastofleet.media.edge import bucket
-from mastofleet.media.edge.report import compare
-from mastofleet.media.edge.settings import Settings
+from mastofleet.agents.media_edge import bucket
+from mastofleet.agents.media_edge.report import compare
+from mastofleet.agents.media_edge.settings import Settings
 
 FILES = {
     "media_attachments/files/110/000/001/original/a.png": os.urandom(2000),

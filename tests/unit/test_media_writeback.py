@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from media_servers import BUCKET, CREDENTIALS, make_bucket, origin_gets, origin_server, s3_server, settings_for
 
-from mastofleet.media.edge import bucket, writeback
-from mastofleet.media.edge.origin_log import ingest, key_of
-from mastofleet.media.edge.queue import Queue, queue_path
-from mastofleet.media.edge.settings import Settings
+from mastofleet.agents.media_edge import bucket, writeback
+from mastofleet.agents.media_edge.origin_log import ingest, key_of
+from mastofleet.agents.media_edge.queue import Queue, queue_path
+from mastofleet.agents.media_edge.settings import Settings
 
 FILES = {
     "media_attachments/files/110/000/001/original/a.png": os.urandom(1000),
