@@ -19,6 +19,7 @@ from mastofleet.environment import duplicate_key_problems
 from mastofleet.model import Fleet, Host, Role, fleet_problems
 from mastofleet.problems import FleetError, InventoryError, Problem
 from mastofleet.secrets import SecretStore
+from mastofleet.templating import use_project
 
 # Every field of the Fleet is a section of group_data, but for these: the hosts come from the
 # inventory, the secret names from the store, and the fleet's name from `fleet_name`.
@@ -159,6 +160,7 @@ def literal_secret_problems(data: Mapping[str, Any], where: str = "group_data") 
 
 def fleet_from_inventory(inventory: Any, store: SecretStore | None = None, project: str | None = None) -> Fleet:
     """Build the validated Fleet of a loaded pyinfra Inventory."""
+    use_project(project or os.getcwd())  # the project's templates/ comes before the shipped ones
     hosts = [(fleet_host_name(host.name), host.groups, host.data.dict()) for host in inventory]
     common = _common_data(inventory)
     if store is None:

@@ -1,4 +1,10 @@
-"""Render the project's jinja2 templates (`templates/`), strictly: an unknown name is an error."""
+"""Render the fleet's jinja2 templates, strictly: an unknown name is an error.
+
+A template is looked up in the operator's project first (`<project>/templates/<name>`) and in the
+templates that ship with mastofleet second, so a project overrides one file by holding its own copy
+under the same name (docs/templates.md). The project is the directory the fleet was loaded from
+(`use_project`, called when a fleet is built from an inventory); until then, the current directory.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,54 @@ from typing import Any
 
 import jinja2
 
-TEMPLATE_DIRECTORY = Path(__file__).resolve().parent.parent / "templates"
+_HERE = Path(__file__).resolve().parent
+
+
+def shipped_templates() -> Path:
+    """The templates that come with mastofleet.
+
+    In an installed wheel they are the package data `mastofleet/templates`, built from the
+    repository's top-level templates/; running from a source checkout (an editable install),
+    they are that templates/ itself.
+    """
+    installed = _HERE / "templates"
+    return installed if installed.is_dir() else _HERE.parent / "templates"
+
+
+TEMPLATE_DIRECTORY = shipped_templates()
+
+
+# The project whose templates/ comes first; None until a fleet is loaded (until then: the cwd).
+_project: Path | None = None
+
+
+def use_project(directory: str | Path) -> None:
+    """Look templates up in `directory/templates` before the shipped ones from now on."""
+    global _project
+    _project = Path(directory).resolve()
+
+
+def current_project() -> Path:
+    return _project or Path.cwd().resolve()
+
+
+def search_path(project: Path) -> list[Path]:
+    """The template directories in lookup order: the project's, then the shipped ones.
+
+    In mastofleet's own checkout the two are one directory, listed once.
+    """
+    directories: list[Path] = []
+    for directory in (project / "templates", TEMPLATE_DIRECTORY):
+        if directory.resolve() not in directories:
+            directories.append(directory.resolve())
+    return directories
 
 
 @cache
-def environment() -> jinja2.Environment:
+def environment(project: Path) -> jinja2.Environment:
     loaded = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIRECTORY),
+        # a missing directory (a project without templates/) is skipped by the loader
+        loader=jinja2.FileSystemLoader([str(directory) for directory in search_path(project)]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -27,6 +74,16 @@ def environment() -> jinja2.Environment:
     return loaded
 
 
+def _not_found(template: str, project: Path) -> jinja2.TemplateNotFound:
+    searched = ", ".join(str(directory) for directory in search_path(project))
+    return jinja2.TemplateNotFound(template, f"template {template!r} is in none of: {searched}")
+
+
 def render(template: str, **context: Any) -> str:
-    """Render `templates/<template>` with the given names."""
-    return environment().get_template(template).render(**context)
+    """Render the template named `template` (a path under templates/) with the given names."""
+    project = current_project()
+    try:
+        return environment(project).get_template(template).render(**context)
+    except jinja2.TemplateNotFound as error:
+        # jinja names only the template; say where it was looked for (an include's name, maybe)
+        raise _not_found(str(error.name or template), project) from None
