@@ -6,8 +6,8 @@ app host: the cure for the config drift that took Hachyderm's media down.
 
 from __future__ import annotations
 
+from mastofleet.config_file import SecretValues
 from mastofleet.environment_keys import KNOWN_KEYS, REMOVED_KEYS
-from mastofleet.files import SecretValues
 from mastofleet.model import Fleet, Role
 from mastofleet.problems import Problem
 from mastofleet.redis_servers import redis_servers

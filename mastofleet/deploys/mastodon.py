@@ -14,21 +14,24 @@ import hashlib
 import io
 import tarfile
 import tempfile
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from pyinfra import host as current_host
-from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import Directory, File, FileContents, Sha256File
 from pyinfra.operations import apt, files, git, server
 
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys import search
+from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.deploys.release import Application as Application
+from mastofleet.deploys.release import Prepared as Prepared
+from mastofleet.deploys.release import Release as Release
 from mastofleet.environment import render_environment
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.model import Fleet, Host, Instance
-from mastofleet.operations import atomic_symlink, changed, put_files
+from mastofleet.model import Fleet, Host, Instance, Role
+from mastofleet.operations import atomic_symlink, changed, put_files, role_deploy
 
 # What Mastodon needs on Debian 13 to build and run (its install guide, ImageMagick gone since 4.6).
 MASTODON_PACKAGES = [
@@ -62,25 +65,6 @@ NODE_REPOSITORY_KEY = "https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key
 NODE_REPOSITORY = "https://deb.nodesource.com/node_24.x"
 JEMALLOC = "libjemalloc.so.2"
 RELEASE_STEPS = ("bundle", "yarn", "assets")  # each leaves a marker in the release when done
-
-
-@dataclass(frozen=True)
-class Release:
-    """A prepared code version on an app host."""
-
-    name: str
-    directory: str
-
-
-@dataclass(frozen=True)
-class Application:
-    """What the process roles need to know: did the code or the configuration change?"""
-
-    release: Release
-    code: list[OperationMeta]  # the release's code was put in place, or `live` was switched to it
-    configuration: list[OperationMeta]
-    inputs: list[str]  # files whose change means the processes must restart: env file, `live`
-    switch: OperationMeta | None = None  # `live` was switched in this run
 
 
 STREAMING_CODE = ".mastofleet/streaming-code"  # digest of what the streaming server runs, per release
@@ -374,16 +358,7 @@ def migrate(fleet: Fleet, release: Release, post_deployment: bool) -> None:
     )
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A release made ready on an app host, before anything serves it."""
-
-    release: Release
-    code: list[OperationMeta]
-    configuration: list[OperationMeta]
-
-
-@deploy("Mastodon release")
+@role_deploy("Mastodon release")
 def prepare(
     fleet: Fleet, host: Host, secrets: SecretValues, first_app_host: bool, release_name: str | None = None
 ) -> Prepared:
@@ -418,7 +393,7 @@ def prepare(
     return Prepared(release, code, configuration)
 
 
-@deploy("Switch the live release")
+@role_deploy("Switch the live release")
 def switch_release(fleet: Fleet, host: Host, prepared: Prepared) -> Application:
     """
     Point `live` at the prepared release in one rename (the previous target is kept as `previous`
@@ -448,7 +423,33 @@ def switch_release(fleet: Fleet, host: Host, prepared: Prepared) -> Application:
     )
 
 
-@deploy("Post-deployment migrations")
+@role_deploy("Post-deployment migrations")
 def post_deployment_migrations(fleet: Fleet, host: Host) -> None:
     """After every process runs the new code: the full `db:migrate`, once, on the first app host."""
     migrate(fleet, release_for(fleet.instance), post_deployment=True)
+
+
+def _prepare(run: Run) -> None:
+    run.prepared = prepare(
+        run.fleet, run.host, run.secrets, first_app_host=run.first_app_host, release_name=run.rollback_release
+    )
+    if run.first_app_host:
+        search.create_indices(run.fleet, run.host, release_for(run.fleet.instance, run.rollback_release))
+
+
+def _start(run: Run) -> None:
+    assert run.prepared is not None, "the release is prepared before it starts"
+    run.application = switch_release(run.fleet, run.host, run.prepared)
+
+
+def _migrate(run: Run) -> None:
+    if run.first_app_host and not run.rollback_release:
+        post_deployment_migrations(run.fleet, run.host)
+
+
+COMPONENT = Component(
+    name="mastodon",
+    applies=with_role(Role.app),
+    files=files_for,
+    steps={Stage.PREPARE: _prepare, Stage.START: _start, Stage.MIGRATE: _migrate},
+)

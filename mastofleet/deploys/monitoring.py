@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pyinfra import host as current_host
-from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files, server, systemd
 
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.firewall import Opening, from_operators
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.metrics_endpoints import (
     ALERTMANAGER_PORT,
     PROMETHEUS_PORT,
@@ -19,8 +18,9 @@ from mastofleet.metrics_endpoints import (
     host_endpoints,
     metrics_endpoints,
 )
-from mastofleet.model import Fleet, Host
-from mastofleet.operations import changed, install_without_starting, put_files, service_running
+from mastofleet.model import Fleet, Host, Role
+from mastofleet.openings import Opening, from_operators
+from mastofleet.operations import changed, install_without_starting, put_files, role_deploy, service_running
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
 
@@ -127,7 +127,7 @@ def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
     return openings
 
 
-@deploy("Monitoring")
+@role_deploy("Monitoring")
 def monitoring(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
     Install Debian's Prometheus without starting it on the package's defaults, listening on the
@@ -170,3 +170,17 @@ def monitoring(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
         systemd.service(
             name="Stop Alertmanager (disabled in the model)", service=ALERTMANAGER, running=False, enabled=False
         )
+
+
+def _periphery(run: Run) -> None:
+    monitoring(run.fleet, run.host, run.secrets)
+
+
+# Prometheus' and Alertmanager's services are watched with the other metrics services (exporters).
+COMPONENT = Component(
+    name="monitoring",
+    applies=with_role(Role.monitor),
+    files=files_for,
+    openings=firewall_rules,
+    steps={Stage.PERIPHERY: _periphery},
+)
