@@ -47,7 +47,7 @@ def rule_files(fleet: Fleet) -> list[ConfigFile]:
     latencies = fleet.monitoring.sidekiq_latency_seconds
     return [
         ConfigFile(
-            f"{RULES_DIRECTORY}/mastofleet-{name}.yml", render(f"prometheus/rules/{name}.yml.j2", latencies=latencies)
+            f"{RULES_DIRECTORY}/mastofleet-{name}.yml", render(f"monitoring/rules/{name}.yml.j2", latencies=latencies)
         )
         for name in RULE_FILES
     ]
@@ -58,11 +58,11 @@ def prometheus_files(fleet: Fleet, host: Host) -> list[ConfigFile]:
     assert endpoint is not None, f"{host.name} has no monitor role"
     context = {"fleet": fleet, "host": host, "monitoring": fleet.monitoring}
     return [
-        ConfigFile("/etc/default/prometheus", render("prometheus/prometheus.default.j2", endpoint=endpoint, **context)),
+        ConfigFile("/etc/default/prometheus", render("monitoring/prometheus.default.j2", endpoint=endpoint, **context)),
         ConfigFile(
             PROMETHEUS_CONFIGURATION,
             render(
-                "prometheus/prometheus.yml.j2",
+                "monitoring/prometheus.yml.j2",
                 jobs=scrape_jobs(fleet),
                 rules_directory=RULES_DIRECTORY,
                 alertmanager=_own_endpoint(fleet, host, "alertmanager"),
@@ -87,7 +87,7 @@ def alertmanager_files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[
         if receiver.webhook_url
     }
     configuration = render(
-        "prometheus/alertmanager.yml.j2",
+        "monitoring/alertmanager.yml.j2",
         fleet=fleet,
         alertmanager=settings,
         receivers=settings.receivers,
@@ -99,7 +99,7 @@ def alertmanager_files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[
         ConfigFile(
             f"/etc/default/{ALERTMANAGER}",
             render(
-                "prometheus/alertmanager.default.j2",
+                "monitoring/alertmanager.default.j2",
                 host=host,
                 endpoint=endpoint,
                 configuration=ALERTMANAGER_CONFIGURATION,
