@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from io import StringIO
-from typing import ParamSpec, TypeVar, cast
+from typing import ParamSpec, TypedDict, TypeVar, cast
 
 from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
@@ -16,6 +16,18 @@ from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util.files import chmod, chown
 
 from mastofleet.config_file import ConfigFile
+
+
+class AsUser(TypedDict):
+    """pyinfra's global arguments that run an operation as another user."""
+
+    _sudo: bool
+    _sudo_user: str
+
+
+def as_user(name: str) -> AsUser:
+    return {"_sudo": True, "_sudo_user": name}
+
 
 Parameters = ParamSpec("Parameters")
 Result = TypeVar("Result")

@@ -21,7 +21,7 @@ from mastofleet.deploys.component import Component, Run, Stage, everywhere, in_s
 from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, redis_target, runs_nginx
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.openings import Opening, from_roles
-from mastofleet.operations import changed, install_without_starting, put_files, role_deploy, service_running
+from mastofleet.operations import as_user, changed, install_without_starting, put_files, role_deploy, service_running
 from mastofleet.redis_servers import servers_on
 from mastofleet.replication import upstream_of
 from mastofleet.secrets_reference import secret_name
@@ -196,7 +196,7 @@ class MonitoringRoleGranted(FactBase[bool]):
 
 def monitoring_role() -> None:
     """postgres_exporter's login: no password, pg_monitor's rights, local socket only (peer)."""
-    as_postgres = {"_sudo": True, "_sudo_user": "postgres"}
+    as_postgres = as_user("postgres")
     postgres.role(name=f"Create the {MONITORING_ROLE} role", role=MONITORING_ROLE, login=True, **as_postgres)
     if not current_host.get_fact(MonitoringRoleGranted, **as_postgres):
         postgres.sql(

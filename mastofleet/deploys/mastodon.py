@@ -16,6 +16,7 @@ import tarfile
 import tempfile
 from functools import cache
 from pathlib import Path
+from typing import TypedDict
 
 from pyinfra import host as current_host
 from pyinfra.api.exceptions import DeployError
@@ -31,7 +32,7 @@ from mastofleet.deploys.release import Prepared as Prepared
 from mastofleet.deploys.release import Release as Release
 from mastofleet.environment import render_environment
 from mastofleet.model import Fleet, Host, Instance, Role
-from mastofleet.operations import atomic_symlink, changed, put_files, role_deploy
+from mastofleet.operations import AsUser, as_user, atomic_symlink, changed, put_files, role_deploy
 
 # What Mastodon needs on Debian 13 to build and run (its install guide, ImageMagick gone since 4.6).
 MASTODON_PACKAGES = [
@@ -153,9 +154,14 @@ def _step_needed(release: Release, step: str) -> bool:
     return not current_host.get_fact(File, path=_marker(release, step))
 
 
-def _as_application_user(instance: Instance) -> dict:
+class Owner(TypedDict):
+    user: str
+    group: str
+
+
+def _as_application_user(instance: Instance) -> AsUser:
     # Not a login shell: sudo -i would expand $VARIABLES in the outer shell before ours runs.
-    return {"_sudo": True, "_sudo_user": instance.user}
+    return as_user(instance.user)
 
 
 def install_runtime(instance: Instance) -> None:
@@ -180,7 +186,7 @@ def install_runtime(instance: Instance) -> None:
 
 def install_code(instance: Instance, release: Release) -> list[OperationMeta]:
     """Put the code of this version into its release directory, leaving `live` alone."""
-    owner = {"user": instance.user, "group": instance.user}
+    owner: Owner = {"user": instance.user, "group": instance.user}
     files.directory(name="Create the releases directory", path=instance.releases_directory, **owner)
     files.directory(name="Create the shared directory", path=f"{instance.home}/shared", mode="750", **owner)
     if instance.source.path:
@@ -217,7 +223,7 @@ RUBY_BUILD_REPOSITORY = "https://github.com/rbenv/ruby-build.git"
 def install_rbenv_ruby(instance: Instance, release: Release, code: list[OperationMeta]) -> None:
     """The Ruby the release's `.ruby-version` names, built by rbenv with jemalloc (install.ruby = rbenv)."""
     rbenv = f"{instance.home}/.rbenv"
-    owner = {"user": instance.user, "group": instance.user}
+    owner: Owner = {"user": instance.user, "group": instance.user}
     git.repo(name="Install rbenv", src=RBENV_REPOSITORY, dest=rbenv, pull=False, **owner)
     git.repo(
         name="Install ruby-build", src=RUBY_BUILD_REPOSITORY, dest=f"{rbenv}/plugins/ruby-build", pull=False, **owner
@@ -247,7 +253,7 @@ def install_rbenv_ruby(instance: Instance, release: Release, code: list[Operatio
 
 def prepare_release(instance: Instance, release: Release) -> None:
     """Gems, JavaScript packages and assets for the release; each step only once per release."""
-    as_user = {**_as_application_user(instance), "_chdir": release.directory}
+    application_user = _as_application_user(instance)
     install = instance.install
     steps: list[tuple[str, str, dict[str, str]]] = []
     bundle = bundle_command(instance)
@@ -275,7 +281,8 @@ def prepare_release(instance: Instance, release: Release) -> None:
             name=f"{step}: {command.split(' && ')[-1]} ({release.name})",
             commands=[f"{command} && mkdir -p .mastofleet && touch .mastofleet/{step}"],
             _env=environment,
-            **as_user,
+            _chdir=release.directory,
+            **application_user,
         )
     if not current_host.get_fact(File, path=f"{release.directory}/{STREAMING_CODE}"):
         # Streaming restarts (dropping every WebSocket) only when this digest differs from live's.
@@ -285,7 +292,8 @@ def prepare_release(instance: Instance, release: Release) -> None:
                 "mkdir -p .mastofleet && find streaming package.json yarn.lock -type f -print0 2>/dev/null"
                 f" | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum | cut -c1-64 > {STREAMING_CODE}"
             ],
-            **as_user,
+            _chdir=release.directory,
+            **application_user,
         )
 
 

@@ -139,7 +139,7 @@ def set_role_password(role: str, password: str) -> None:
     server.shell(
         name=f"Set the password of the {role} role (not shown)",
         commands=[
-            StringCommand(
+            StringCommand(  # type: ignore[list-item]  # pyinfra runs a StringCommand (masked); typed as str
                 "psql",
                 "-qc",
                 QuoteString(

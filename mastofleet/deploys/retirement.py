@@ -48,7 +48,8 @@ def retire(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str]
     """
     units: list[str] = []
     if host.has(Role.retired):
-        units = sorted(current_host.get_fact(FindUnits, path=SYSTEMD_DIRECTORY) or [])
+        found: list[str] | None = current_host.get_fact(FindUnits, path=SYSTEMD_DIRECTORY)
+        units = sorted(found or [])
     stop_mastodon_units(name="Stop the Mastodon processes of retired hosts", units=units)
     every_host_reached(name="Every retired host has stopped", point="retired hosts stopped")
     if not host.has(Role.retired):

@@ -82,13 +82,18 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
         "settings": search_settings(fleet),
         "nodes": fleet.with_role(Role.search),
     }
-    owner = {"user": "root", "group": engine.name, "mode": "660"}
     return [
-        ConfigFile(f"{engine.config_directory}/{engine.name}.yml", render("search/search.yml.j2", **context), **owner),
+        ConfigFile(
+            f"{engine.config_directory}/{engine.name}.yml",
+            render("search/search.yml.j2", **context),
+            mode="660",
+            group=engine.name,
+        ),
         ConfigFile(
             f"{engine.config_directory}/jvm.options.d/mastofleet-heap.options",
             render("search/heap.options.j2", **context),
-            **owner,
+            mode="660",
+            group=engine.name,
         ),
     ]
 
