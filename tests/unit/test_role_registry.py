@@ -105,3 +105,15 @@ def test_each_service_is_watched_once() -> None:
     for host in fleet.hosts:
         services = expected_services(fleet, host)
         assert services and len(services) == len(set(services)), host.name
+
+
+def test_the_import_contracts_hold() -> None:
+    """pyproject.toml's import-linter contracts (the roles' layers), checked by the tool itself."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
