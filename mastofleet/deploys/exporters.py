@@ -30,6 +30,8 @@ from mastofleet.templating import render
 TEXTFILE_DIRECTORY = "/var/lib/prometheus/node-exporter"
 TEXTFILE_SCRIPT = "/usr/local/lib/mastofleet/textfile-metrics"
 TEXTFILE_UNIT = "mastofleet-textfile-metrics"
+TEXTFILE_SERVICE = f"/etc/systemd/system/{TEXTFILE_UNIT}.service"
+TEXTFILE_TIMER = f"/etc/systemd/system/{TEXTFILE_UNIT}.timer"
 NGINX_STATUS_PORT = 8089  # stub_status, on 127.0.0.1 only
 NGINX_METRICS_LOG = "/var/log/nginx/mastofleet-metrics.log"
 # First in conf.d: its log_format must be defined before a site that logs in it.
@@ -150,11 +152,11 @@ def textfile_files(fleet: Fleet, host: Host) -> list[ConfigFile]:
             mode="755",
         ),
         ConfigFile(
-            f"/etc/systemd/system/{TEXTFILE_UNIT}.service",
+            TEXTFILE_SERVICE,
             render("exporters/mastofleet-textfile-metrics.service.j2", script=TEXTFILE_SCRIPT),
         ),
         ConfigFile(
-            f"/etc/systemd/system/{TEXTFILE_UNIT}.timer", render("exporters/mastofleet-textfile-metrics.timer.j2")
+            TEXTFILE_TIMER, render("exporters/mastofleet-textfile-metrics.timer.j2")
         ),
     ]
 
@@ -220,7 +222,8 @@ def exporters(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
     rendered = exporters_for(fleet, host, secrets)
     install_without_starting("Install the exporters", [exporter.package for exporter in rendered])
-    script, service, timer = put_files(textfile_files(fleet, host))
+    textfile = put_files(textfile_files(fleet, host))
+    script, service, timer = textfile.of(TEXTFILE_SCRIPT), textfile.of(TEXTFILE_SERVICE), textfile.of(TEXTFILE_TIMER)
     service_running(f"{TEXTFILE_UNIT}.timer", daemon_reload_when=changed(service, timer))
     server.shell(
         name="Write the textfile metrics now",

@@ -24,11 +24,13 @@ from mastofleet.operations import changed, install_without_starting, put_files, 
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
 
+PROMETHEUS_ARGUMENTS = "/etc/default/prometheus"
 PROMETHEUS_CONFIGURATION = "/etc/prometheus/prometheus.yml"
 RULES_DIRECTORY = "/etc/prometheus/rules"
 RULE_FILES = ("hosts", "nginx", "databases", "mastodon")
 ALERTMANAGER_CONFIGURATION = "/etc/prometheus/alertmanager.yml"
 ALERTMANAGER = "prometheus-alertmanager"
+ALERTMANAGER_ARGUMENTS = f"/etc/default/{ALERTMANAGER}"
 
 
 def _own_endpoint(fleet: Fleet, host: Host, job: str) -> MetricsEndpoint | None:
@@ -58,7 +60,7 @@ def prometheus_files(fleet: Fleet, host: Host) -> list[ConfigFile]:
     assert endpoint is not None, f"{host.name} has no monitor role"
     context = {"fleet": fleet, "host": host, "monitoring": fleet.monitoring}
     return [
-        ConfigFile("/etc/default/prometheus", render("monitoring/prometheus.default.j2", endpoint=endpoint, **context)),
+        ConfigFile(PROMETHEUS_ARGUMENTS, render("monitoring/prometheus.default.j2", endpoint=endpoint, **context)),
         ConfigFile(
             PROMETHEUS_CONFIGURATION,
             render(
@@ -97,7 +99,7 @@ def alertmanager_files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[
     )
     return [
         ConfigFile(
-            f"/etc/default/{ALERTMANAGER}",
+            ALERTMANAGER_ARGUMENTS,
             render(
                 "monitoring/alertmanager.default.j2",
                 host=host,
@@ -139,27 +141,31 @@ def monitoring(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     install_without_starting("Install Prometheus", ["prometheus"] + ([ALERTMANAGER] if alerting else []))
     files.directory(name="Create the rules directory", path=RULES_DIRECTORY, mode="755")
     rendered = prometheus_files(fleet, host)
-    arguments, configuration, *rules = put_files(rendered)
+    uploaded = put_files(rendered)
+    arguments, configuration = uploaded.of(PROMETHEUS_ARGUMENTS), uploaded.of(PROMETHEUS_CONFIGURATION)
+    rules = [uploaded.of(item.path) for item in rule_files(fleet)]
     server.shell(
         name="Check the Prometheus configuration and rules",
         commands=[f"promtool check config {PROMETHEUS_CONFIGURATION}"],
         _if=changed(configuration, rules),
     )
-    service_running("prometheus", restart_when=changed(arguments), inputs=[rendered[0].path])
+    service_running("prometheus", restart_when=changed(arguments), inputs=[PROMETHEUS_ARGUMENTS])
     service_running(
         "prometheus",
         restart_when=changed(configuration, rules),
         reload_instead=True,
-        inputs=[item.path for item in rendered[1:]],
+        inputs=[item.path for item in rendered if item.path != PROMETHEUS_ARGUMENTS],
     )
     if alerting:
-        alert_arguments, alert_configuration = put_files(alerting)
+        alert_uploads = put_files(alerting)
+        alert_arguments = alert_uploads.of(ALERTMANAGER_ARGUMENTS)
+        alert_configuration = alert_uploads.of(ALERTMANAGER_CONFIGURATION)
         server.shell(
             name="Check the Alertmanager configuration",
             commands=[f"amtool check-config {ALERTMANAGER_CONFIGURATION} >/dev/null"],
             _if=changed(alert_configuration),
         )
-        service_running(ALERTMANAGER, restart_when=changed(alert_arguments), inputs=[alerting[0].path])
+        service_running(ALERTMANAGER, restart_when=changed(alert_arguments), inputs=[ALERTMANAGER_ARGUMENTS])
         service_running(
             ALERTMANAGER,
             restart_when=changed(alert_configuration),
