@@ -15,7 +15,6 @@ from pyinfra.api import FactBase, operation
 from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys import firewall, pgbouncer, postgres
 from mastofleet.deploys.component import Component, OpeningsOf, Run, Stage, everywhere
-from mastofleet.deploys.postgres import still_allowed as still_allowed
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.openings import Opening
