@@ -76,7 +76,7 @@ def no_services(fleet: Fleet, host: Host) -> list[str]:
     return []
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a registry entry is itself: compared and hashed by identity
 class Component:
     """One role. Each part is asked only on hosts where `applies` holds; a part may still give
     nothing on some of them (web files on an app host without web processes, say)."""
