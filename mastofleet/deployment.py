@@ -3,45 +3,27 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
+from pyinfra import context
 from pyinfra import host as current_host
 from pyinfra import inventory as current_inventory
 from pyinfra.api.exceptions import PyinfraError
 
 from mastofleet import disk_guard, rollout, run_record
-from mastofleet.deploys import (
-    backup,
-    base,
-    db_replica,
-    edge,
-    exporters,
-    firewall,
-    mastodon,
-    mastodon_exporter,
-    monitoring,
-    nginx,
-    operators,
-    pgbouncer,
-    postgres,
-    redis,
-    retirement,
-    search,
-    sidekiq,
-    standby,
-    streaming,
-    web,
-)
-from mastofleet.deploys.units import PendingRestart
-from mastofleet.files import SecretValues
+from mastofleet.config_file import SecretValues
+from mastofleet.deploys import registry
+from mastofleet.deploys.component import Run, Stage
 from mastofleet.fleet import fleet_from_inventory, fleet_host_name
-from mastofleet.model import Fleet, Role
+from mastofleet.model import Fleet
 from mastofleet.operations import every_host_reached
 from mastofleet.problems import FleetError, InventoryError
-from mastofleet.redis_servers import REDIS_ROLES
 from mastofleet.secrets import SecretError, SecretStore
 
 ROLLBACK_RELEASE = "mastofleet_release"  # --data: deploy this already prepared release (a rollback)
+_RANKS = (len(Stage) + 2) * (len(registry.COMPONENTS) + 1)  # more than any rank `_ordered` is given
 
 
 @cache
@@ -74,66 +56,56 @@ def current_fleet() -> tuple[Fleet, SecretValues]:
 
 
 def deploy_current_host() -> None:
-    """Apply every role of the current host, in the order the fleet needs them.
+    """Apply every role of the current host, stage by stage, in the order the fleet needs them.
 
-    The order is also the upgrade choreography: every app host prepares the new release while the
+    The stages are also the upgrade choreography: every app host prepares the new release while the
     old one serves; the pre-deployment migrations run once; `live` switches and Sidekiq restarts;
     web and streaming restart one host at a time out of the balancer; the full migrations run last.
     """
     fleet, secrets = current_fleet()
     host = fleet.host(fleet_host_name(current_host.name))
-    rollback_release = current_host.data.get(ROLLBACK_RELEASE)
-    if not host.has(Role.retired):
-        base.base(fleet, host)
-        operators.operators(fleet, host)
-        firewall.firewall(fleet, host)
-    kept = frozenset[str]()
-    if host.has(Role.db) or host.has(Role.db_replica):
-        disk_guard.require_healthy_disk(fleet, host)
-        kept = retirement.still_allowed(fleet)
-    if host.has(Role.db):
-        postgres.postgresql(fleet, host, secrets, kept)
-        if fleet.pgbouncer.enabled:
-            pgbouncer.pgbouncer(fleet, host, secrets, kept)
-        backup.database_backups(fleet, host, secrets)
-    if host.has(Role.db_replica):
-        db_replica.db_replica(fleet, host, secrets, kept)
-    if host.has(Role.db) or host.has(Role.db_replica):
-        standby.build_where_needed(fleet, host)  # one operation the primary and its replicas share
-    if any(host.has(role) for role in REDIS_ROLES):
-        redis.redis(fleet, host, secrets)
-    if host.has(Role.redis):
-        backup.side_files(fleet, host, secrets, secrets_document())
-    if host.has(Role.search):
-        search.search(fleet, host)
-    # db:setup and the migrations need the database and Redis: app hosts go on only once they are up.
-    every_host_reached(name="PostgreSQL and Redis are ready", point="data services deployed")
-    first = bool(fleet.app_hosts) and host.name == fleet.app_hosts[0].name
-    prepared = None
-    if host.has(Role.app):
-        prepared = mastodon.prepare(fleet, host, secrets, first_app_host=first, release_name=rollback_release)
-        if first:
-            search.create_indices(fleet, host, mastodon.release_for(fleet.instance, rollback_release))
-    if host.has(Role.lb):
-        nginx.load_balancer(fleet, host)
-    pending: list[PendingRestart] = []
-    if prepared is not None:
-        application = mastodon.switch_release(fleet, host, prepared)
-        sidekiq.sidekiq(fleet, host, application)
-        if fleet.monitor_host:
-            mastodon_exporter.mastodon_exporter(fleet, host, application)
-        if host.web:
-            pending += web.web(fleet, host, application)
-        if host.streaming:
-            pending += streaming.streaming(fleet, host, application)
-    rollout.one_host_at_a_time(fleet, host, pending)
-    retirement.retire(fleet, host, secrets, kept)
-    if first and not rollback_release:
-        mastodon.post_deployment_migrations(fleet, host)
-    if host.has(Role.edge):
-        edge.edge(fleet, host, secrets)
-    if fleet.monitor_host and not host.has(Role.retired):
-        exporters.exporters(fleet, host, secrets)
-    if host.has(Role.monitor):
-        monitoring.monitoring(fleet, host, secrets)
-    run_record.record_on_host()
+    run = Run(
+        fleet,
+        host,
+        secrets,
+        secrets_document=secrets_document,
+        check_disk=lambda: disk_guard.require_healthy_disk(fleet, host),
+        rollback_release=current_host.data.get(ROLLBACK_RELEASE),
+    )
+    components = registry.on_host(fleet, host)
+    slots = len(registry.COMPONENTS) + 1  # each role's step, then the stage's meeting point
+    for stage in Stage:
+        for position, component in enumerate(registry.COMPONENTS):
+            step = component.steps.get(stage)
+            if step is not None and component in components:
+                with _ordered(stage * slots + position):
+                    step(run)
+        with _ordered(stage * slots + slots - 1):
+            _meeting_point(stage, run)
+    with _ordered((len(Stage) + 1) * slots):
+        run_record.record_on_host()
+
+
+def _meeting_point(stage: Stage, run: Run) -> None:
+    """What every host does together after a stage."""
+    if stage is Stage.SERVICES:
+        # db:setup and the migrations need the database and Redis: app hosts go on only once they are up.
+        every_host_reached(name="PostgreSQL and Redis are ready", point="data services deployed")
+    elif stage is Stage.START:
+        rollout.one_host_at_a_time(run.fleet, run.host, run.pending)
+
+
+@contextmanager
+def _ordered(rank: int) -> Iterator[None]:
+    """pyinfra's CLI orders the operations of different hosts, and tells them apart, by the line
+    numbers of their call stacks, led by the deploy file's number. Every role's step is called from
+    one line, so lead with the step's rank in the choreography instead (stage, then registry order):
+    the order across hosts stays the written one, and two roles' operations never share a hash."""
+    state = context.state
+    file_number = state.current_op_file_number
+    state.current_op_file_number = file_number * _RANKS + rank
+    try:
+        yield
+    finally:
+        state.current_op_file_number = file_number
+

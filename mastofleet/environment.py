@@ -6,7 +6,7 @@ app host: the cure for the config drift that took Hachyderm's media down.
 
 from __future__ import annotations
 
-from mastofleet.files import SecretValues
+from mastofleet.config_file import SecretValues
 from mastofleet.model import Fleet, Problem, Role
 from mastofleet.model.rules.environment import environment_keys
 from mastofleet.redis_servers import redis_servers

@@ -5,16 +5,42 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from io import StringIO
+from typing import ParamSpec, TypedDict, TypeVar, cast
 
 from pyinfra import host
-from pyinfra.api import FactBase, FileUploadCommand, operation
+from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Link, Sha256File
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util.files import chmod, chown
 
-from mastofleet.files import ConfigFile
+from mastofleet.config_file import ConfigFile
+
+
+class AsUser(TypedDict):
+    """pyinfra's global arguments that run an operation as another user."""
+
+    _sudo: bool
+    _sudo_user: str
+
+
+def as_user(name: str) -> AsUser:
+    return {"_sudo": True, "_sudo_user": name}
+
+
+Parameters = ParamSpec("Parameters")
+Result = TypeVar("Result")
+
+
+def role_deploy(name: str) -> Callable[[Callable[Parameters, Result]], Callable[Parameters, Result]]:
+    """pyinfra's `@deploy(name)`, typed as the function it wraps: pyinfra types a deploy as an
+    operation (its global arguments first, an OperationMeta back), which is not how roles call theirs."""
+
+    def decorator(function: Callable[Parameters, Result]) -> Callable[Parameters, Result]:
+        return cast(Callable[Parameters, Result], deploy(name)(function))
+
+    return decorator
 
 
 @operation()
@@ -48,8 +74,21 @@ def every_host_reached(point: str):
     yield from ()
 
 
-def put_files(config_files: Iterable[ConfigFile]) -> list[OperationMeta]:
+class Uploads(list[OperationMeta]):
+    """The operations that put a role's files, in the order given; `of(path)` names one, so a
+    role never counts positions (a file added to a role's list breaks nothing)."""
+
+    def __init__(self, paths: list[str], operations: list[OperationMeta]) -> None:
+        super().__init__(operations)
+        self._by_path = dict(zip(paths, operations, strict=True))
+
+    def of(self, path: str) -> OperationMeta:
+        return self._by_path[path]
+
+
+def put_files(config_files: Iterable[ConfigFile]) -> Uploads:
     """Put each rendered file on the host; secret-bearing ones through `sensitive_file`."""
+    config_files = list(config_files)
     results = []
     for config_file in config_files:
         if config_file.sensitive:
@@ -72,7 +111,7 @@ def put_files(config_files: Iterable[ConfigFile]) -> list[OperationMeta]:
                 create_remote_dir=True,
             )
         results.append(result)
-    return results
+    return Uploads([config_file.path for config_file in config_files], results)
 
 
 def changed(*operations: OperationMeta | Iterable[OperationMeta]) -> Callable[[], bool]:

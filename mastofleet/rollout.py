@@ -18,12 +18,13 @@ from collections.abc import Callable
 
 from pyinfra import host as current_host
 from pyinfra import state as current_state
-from pyinfra.api import deploy, operation
+from pyinfra.api import operation
 from pyinfra.context import ctx_inventory
 
 from mastofleet.deploys import nginx
-from mastofleet.deploys.units import PendingRestart
+from mastofleet.deploys.release import PendingRestart
 from mastofleet.model import Fleet, Host, Role
+from mastofleet.operations import role_deploy
 
 HEALTH_TIMEOUT_SECONDS = 180  # Puma loading a large Rails app on a busy host can take a minute or more
 HEALTH_TIMEOUT_DATA = "rollout_health_timeout"  # --data: seconds to wait for a restarted host
@@ -122,7 +123,7 @@ def wait_until_healthy(target: Host | None, when: Callable[[], bool], timeout: i
         yield health_check_command(target, timeout)
 
 
-@deploy("Rolling restart")
+@role_deploy("Rolling restart")
 def one_host_at_a_time(fleet: Fleet, host: Host, pending: list[PendingRestart]) -> None:
     """
     Restart web and streaming host by host behind the balancer: drain, restart, wait for the

@@ -132,8 +132,8 @@ def _print_hetzner(plan: HetznerPlan) -> None:
 
 
 def _configuration_lines(fleet: Fleet) -> list[str]:
+    from mastofleet.config_file import SecretValues
     from mastofleet.environment import render_environment
-    from mastofleet.files import SecretValues
 
     wanted = ("S3_ENDPOINT=", "S3_HOSTNAME=", "S3_REGION=", "S3_BUCKET=", "S3_ALIAS_HOST=")
     return [line for line in render_environment(fleet, SecretValues()).splitlines() if line.startswith(wanted)]

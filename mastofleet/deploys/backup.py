@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyinfra import host as current_host
-from pyinfra.api import FactBase, deploy
+from pyinfra.api import FactBase
 from pyinfra.facts.files import File
 from pyinfra.operations import apt, files, server, systemd
 
-from mastofleet.deploys import postgres
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys import postgres_cluster
+from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.model import Fleet, Host
-from mastofleet.operations import changed, put_files, restart_service, sensitive_file
+from mastofleet.model import Fleet, Host, Role
+from mastofleet.operations import changed, put_files, restart_service, role_deploy, sensitive_file
 from mastofleet.problems import InventoryError
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
@@ -63,7 +64,7 @@ def stanza(fleet: Fleet) -> str:
 
 
 def data_directory(fleet: Fleet) -> str:
-    return f"/var/lib/postgresql/{fleet.postgres.version}/main"
+    return postgres_cluster.data_directory(fleet.postgres)
 
 
 def ca_certificate(fleet: Fleet) -> str | None:
@@ -105,10 +106,13 @@ def _ca_files(fleet: Fleet, group: str) -> list[ConfigFile]:
     return [ConfigFile(CA_PATH, certificate, group=group)] if certificate else []
 
 
+def archive_path(fleet: Fleet) -> str:
+    return f"{postgres_cluster.configuration_directory(fleet.postgres)}/conf.d/60-archive.conf"
+
+
 def database_files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
     """pgBackRest's configuration, the archiving drop-in, the backup unit and its timers (db host)."""
     context = _context(fleet, secrets)
-    directory = postgres.configuration_directory(fleet.postgres)
     rendered = [
         ConfigFile(
             CONFIG_FILE,
@@ -118,7 +122,7 @@ def database_files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[Conf
             sensitive=True,
         ),
         ConfigFile(
-            f"{directory}/conf.d/60-archive.conf",
+            archive_path(fleet),
             render("backup/archive.conf.j2", **context),
             user="postgres",
             group="postgres",
@@ -164,7 +168,7 @@ class StanzaMissing(FactBase[bool | None]):
         return '"missing stanza path"' in "".join(output)
 
 
-@deploy("Backups of the database")
+@role_deploy("Backups of the database")
 def database_backups(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
     Archive every WAL segment to the backup bucket with pgBackRest (asynchronously, from a queue
@@ -172,7 +176,7 @@ def database_backups(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     full and differential backups with systemd timers; each backup expires what retention no longer
     keeps (old backups and their WAL). Without a backup section, archiving and the timers are removed.
     """
-    cluster = f"postgresql@{fleet.postgres.version}-main"
+    cluster = postgres_cluster.cluster_service(fleet.postgres)
     if fleet.backup is None:
         _remove_database_backups(fleet, cluster)
         return
@@ -186,8 +190,7 @@ def database_backups(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     files.directory(name="pgBackRest's spool", path="/var/spool/pgbackrest", user="postgres", group="postgres")
     rendered = database_files(fleet, host, secrets)
     uploaded = put_files(rendered)
-    by_path = dict(zip([item.path for item in rendered], uploaded, strict=True))
-    archive = by_path[rendered[1].path]
+    archive = uploaded.of(archive_path(fleet))
     units = [meta for item, meta in zip(rendered, uploaded, strict=True) if item.path.startswith(SYSTEMD_DIRECTORY)]
     # Unknown (None) on the first run, when pgBackRest is only about to be installed: then the command
     # itself asks the repository, and creates the stanza only where there is none.
@@ -216,7 +219,7 @@ def database_backups(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
 
 
 def _remove_database_backups(fleet: Fleet, cluster: str) -> None:
-    archive = f"{postgres.configuration_directory(fleet.postgres)}/conf.d/60-archive.conf"
+    archive = archive_path(fleet)
     if not current_host.get_fact(File, path=archive):
         return
     for kind in KINDS:
@@ -230,7 +233,7 @@ def _remove_database_backups(fleet: Fleet, cluster: str) -> None:
     restart_service(cluster, changed(removed))
 
 
-@deploy("Backups of Redis and the secrets file")
+@role_deploy("Backups of Redis and the secrets file")
 def side_files(fleet: Fleet, host: Host, secrets: SecretValues, secrets_document: str | None) -> None:
     """
     Upload the Redis dump and the age-encrypted secrets file to the backup bucket on a timer, and
@@ -257,3 +260,28 @@ def side_files(fleet: Fleet, host: Host, secrets: SecretValues, secrets_document
     systemd.service(
         name="Enable the upload of the Redis dump", service="mastofleet-backup-files.timer", running=True, enabled=True
     )
+
+
+def _files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+    if fleet.backup is None:
+        return []
+    rendered = database_files(fleet, host, secrets) if host.has(Role.db) else []
+    return rendered + (redis_files(fleet, host, secrets) if host.has(Role.redis) else [])
+
+
+def _database(run: Run) -> None:
+    if run.host.has(Role.db):
+        database_backups(run.fleet, run.host, run.secrets)
+
+
+def _services(run: Run) -> None:
+    if run.host.has(Role.redis):
+        side_files(run.fleet, run.host, run.secrets, run.secrets_document())
+
+
+COMPONENT = Component(
+    name="backup",
+    applies=with_role(Role.db, Role.redis),
+    files=_files,
+    steps={Stage.DATABASE: _database, Stage.SERVICES: _services},
+)

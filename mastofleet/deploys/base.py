@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pyinfra.api import deploy
 from pyinfra.operations import apt, files, server, systemd
 
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.firewall import Opening, from_operators
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys.component import Component, Run, Stage, everywhere, in_service
 from mastofleet.model import Fleet, Host
-from mastofleet.operations import changed, put_files
+from mastofleet.openings import Opening, from_operators
+from mastofleet.operations import changed, put_files, role_deploy
 from mastofleet.templating import render
 
 PACKAGES = [
@@ -25,18 +25,20 @@ PACKAGES = [
     "fio",  # the doctor's and the db disk check's synthetic load (mastofleet.doctor)
 ]
 LOCALE = "en_US.UTF-8"
+JOURNALD = "/etc/systemd/journald.conf.d/50-mastofleet.conf"
+LOCALE_LIST = "/etc/locale.gen"
 
 
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
     return [
         ConfigFile(
-            "/etc/systemd/journald.conf.d/50-mastofleet.conf",
+            JOURNALD,
             render("base/journald.conf.j2", journal_max_use="2G"),
         ),
         ConfigFile("/etc/apt/apt.conf.d/20auto-upgrades", render("base/20auto-upgrades.j2")),
         # Debian 13 keeps the locale in /etc/locale.conf (/etc/default/locale links to it).
         ConfigFile("/etc/locale.conf", render("base/locale.j2", locale=LOCALE)),
-        ConfigFile("/etc/locale.gen", f"{LOCALE} UTF-8\n"),
+        ConfigFile(LOCALE_LIST, f"{LOCALE} UTF-8\n"),
     ]
 
 
@@ -44,7 +46,7 @@ def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
     return [Opening("ssh", 22, from_operators(fleet))]
 
 
-@deploy("Base system")
+@role_deploy("Base system")
 def base(fleet: Fleet, host: Host) -> None:
     """
     Prepare any fleet host: Debian packages, the UTF-8 locale, UTC, a persistent journal bounded
@@ -53,11 +55,25 @@ def base(fleet: Fleet, host: Host) -> None:
     apt.update(name="Refresh apt lists", cache_time=3600)
     apt.packages(name="Install base packages", packages=PACKAGES)
     files.link(name="Use UTC", path="/etc/localtime", target="/usr/share/zoneinfo/Etc/UTC")
-    journald, _, _, locale_list = put_files(files_for(fleet, host, SecretValues()))
-    server.shell(name="Generate locales", commands=["locale-gen"], _if=changed(locale_list))
+    uploaded = put_files(files_for(fleet, host, SecretValues()))
+    server.shell(name="Generate locales", commands=["locale-gen"], _if=changed(uploaded.of(LOCALE_LIST)))
     systemd.service(
         name="Restart journald for its limits",
         service="systemd-journald",
         restarted=True,
-        _if=changed(journald),
+        _if=changed(uploaded.of(JOURNALD)),
     )
+
+
+def _system(run: Run) -> None:
+    if in_service(run.host):
+        base(run.fleet, run.host)
+
+
+COMPONENT = Component(
+    name="base",
+    applies=everywhere,
+    files=files_for,
+    openings=firewall_rules,
+    steps={Stage.SYSTEM: _system},
+)

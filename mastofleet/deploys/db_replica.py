@@ -7,11 +7,11 @@ primary's. The app finds it through REPLICA_DB_* in `.env.production`.
 
 from __future__ import annotations
 
-from pyinfra.api import deploy
-
+from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys import pgbouncer, postgres, standby
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.model import Fleet, Host
+from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.model import Fleet, Host, Role
+from mastofleet.operations import role_deploy
 
 
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str] = frozenset()) -> list[ConfigFile]:
@@ -21,7 +21,7 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[s
     return rendered
 
 
-@deploy("PostgreSQL read replica")
+@role_deploy("PostgreSQL read replica")
 def db_replica(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str] = frozenset()) -> None:
     """
     Install PostgreSQL as on the primary, build it once as a streaming replica of the fleet's
@@ -32,3 +32,12 @@ def db_replica(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[
     postgres.postgresql(fleet, host, secrets, kept)
     if fleet.pgbouncer.enabled:
         pgbouncer.pgbouncer(fleet, host, secrets, kept)
+
+
+def _database(run: Run) -> None:
+    db_replica(run.fleet, run.host, run.secrets, run.kept)
+
+
+# Its files, openings and services are the postgres, standby and pgbouncer components' (they apply
+# to db_replica hosts too); `files_for` lists them for the testinfra checks.
+COMPONENT = Component(name="db_replica", applies=with_role(Role.db_replica), steps={Stage.DATABASE: _database})

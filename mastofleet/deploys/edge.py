@@ -9,16 +9,16 @@ of the old server (see `media_migration`). An edge host holds no data and can be
 
 from __future__ import annotations
 
-from pyinfra.api import deploy
 from pyinfra.operations import apt, files, server
 
+from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys import media_migration
+from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.deploys.exporters import NGINX_METRICS_LOG
 from mastofleet.deploys.nginx import certificate_paths, ensure_certificate
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.firewall import ANYWHERE, Opening
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import changed, put_files, service_running
+from mastofleet.openings import ANYWHERE, Opening
+from mastofleet.operations import changed, put_files, role_deploy, service_running
 from mastofleet.templating import render
 
 CONFIGURATION = "/etc/nginx/conf.d/mastofleet-edge.conf"
@@ -69,7 +69,7 @@ def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
     return [Opening("edge http", 80, ANYWHERE), Opening("edge https", 443, ANYWHERE)]
 
 
-@deploy("Edge caching proxy")
+@role_deploy("Edge caching proxy")
 def edge(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
     Serve the site and the media host over TLS from caches on this host: the site from the lb
@@ -97,3 +97,17 @@ def edge(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
         media_migration.media_migration(fleet, host, secrets)
     else:
         media_migration.no_media_migration()
+
+
+def _periphery(run: Run) -> None:
+    edge(run.fleet, run.host, run.secrets)
+
+
+COMPONENT = Component(
+    name="edge",
+    applies=with_role(Role.edge),
+    files=files_for,
+    openings=firewall_rules,
+    services=lambda fleet, host: ["nginx.service"],
+    steps={Stage.PERIPHERY: _periphery},
+)

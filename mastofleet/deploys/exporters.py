@@ -13,14 +13,15 @@ import json
 from dataclasses import dataclass
 
 from pyinfra import host as current_host
-from pyinfra.api import FactBase, deploy
+from pyinfra.api import FactBase
 from pyinfra.operations import apt, files, postgres, server
 
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.firewall import Opening, from_roles
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys.component import Component, Run, Stage, everywhere, in_service
 from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, redis_target, runs_nginx
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import changed, install_without_starting, put_files, service_running
+from mastofleet.openings import Opening, from_roles
+from mastofleet.operations import as_user, changed, install_without_starting, put_files, role_deploy, service_running
 from mastofleet.redis_servers import servers_on
 from mastofleet.replication import upstream_of
 from mastofleet.secrets_reference import secret_name
@@ -29,6 +30,8 @@ from mastofleet.templating import render
 TEXTFILE_DIRECTORY = "/var/lib/prometheus/node-exporter"
 TEXTFILE_SCRIPT = "/usr/local/lib/mastofleet/textfile-metrics"
 TEXTFILE_UNIT = "mastofleet-textfile-metrics"
+TEXTFILE_SERVICE = f"/etc/systemd/system/{TEXTFILE_UNIT}.service"
+TEXTFILE_TIMER = f"/etc/systemd/system/{TEXTFILE_UNIT}.timer"
 NGINX_STATUS_PORT = 8089  # stub_status, on 127.0.0.1 only
 NGINX_METRICS_LOG = "/var/log/nginx/mastofleet-metrics.log"
 # First in conf.d: its log_format must be defined before a site that logs in it.
@@ -149,11 +152,11 @@ def textfile_files(fleet: Fleet, host: Host) -> list[ConfigFile]:
             mode="755",
         ),
         ConfigFile(
-            f"/etc/systemd/system/{TEXTFILE_UNIT}.service",
+            TEXTFILE_SERVICE,
             render("exporters/mastofleet-textfile-metrics.service.j2", script=TEXTFILE_SCRIPT),
         ),
         ConfigFile(
-            f"/etc/systemd/system/{TEXTFILE_UNIT}.timer", render("exporters/mastofleet-textfile-metrics.timer.j2")
+            TEXTFILE_TIMER, render("exporters/mastofleet-textfile-metrics.timer.j2")
         ),
     ]
 
@@ -195,7 +198,7 @@ class MonitoringRoleGranted(FactBase[bool]):
 
 def monitoring_role() -> None:
     """postgres_exporter's login: no password, pg_monitor's rights, local socket only (peer)."""
-    as_postgres = {"_sudo": True, "_sudo_user": "postgres"}
+    as_postgres = as_user("postgres")
     postgres.role(name=f"Create the {MONITORING_ROLE} role", role=MONITORING_ROLE, login=True, **as_postgres)
     if not current_host.get_fact(MonitoringRoleGranted, **as_postgres):
         postgres.sql(
@@ -209,7 +212,7 @@ def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
     return [Opening(f"metrics {endpoint.job}", endpoint.port, monitor) for endpoint in host_endpoints(fleet, host)]
 
 
-@deploy("Exporters")
+@role_deploy("Exporters")
 def exporters(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
     Install this host's exporters from Debian without starting them on the package's defaults,
@@ -219,7 +222,8 @@ def exporters(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
     rendered = exporters_for(fleet, host, secrets)
     install_without_starting("Install the exporters", [exporter.package for exporter in rendered])
-    script, service, timer = put_files(textfile_files(fleet, host))
+    textfile = put_files(textfile_files(fleet, host))
+    script, service, timer = textfile.of(TEXTFILE_SCRIPT), textfile.of(TEXTFILE_SERVICE), textfile.of(TEXTFILE_TIMER)
     service_running(f"{TEXTFILE_UNIT}.timer", daemon_reload_when=changed(service, timer))
     server.shell(
         name="Write the textfile metrics now",
@@ -247,3 +251,37 @@ def exporters(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     for exporter in current_host.loop(rendered):  # a loop of operations: pyinfra orders it per host
         uploaded = put_files(exporter.files)
         service_running(exporter.service, restart_when=changed(uploaded), inputs=[item.path for item in exporter.files])
+
+
+# The service behind each metrics job (streaming's /metrics is served by the streaming units).
+METRICS_SERVICES = {
+    "node": "prometheus-node-exporter.service",
+    "postgres": "prometheus-postgres-exporter.service",
+    "pgbouncer": "prometheus-pgbouncer-exporter.service",
+    "redis": "prometheus-redis-exporter.service",
+    "nginx": "prometheus-nginx-exporter.service",
+    "nginx_log": "mtail.service",
+    "mastodon": "mastodon-prometheus-exporter.service",
+    "prometheus": "prometheus.service",
+    "alertmanager": "prometheus-alertmanager.service",
+}
+
+
+def services(fleet: Fleet, host: Host) -> list[str]:
+    """The service behind each metrics endpoint of the host, Mastodon's exporter and Prometheus included."""
+    return [METRICS_SERVICES[item.job] for item in host_endpoints(fleet, host) if item.job in METRICS_SERVICES]
+
+
+def _periphery(run: Run) -> None:
+    if run.fleet.monitor_host and in_service(run.host):
+        exporters(run.fleet, run.host, run.secrets)
+
+
+COMPONENT = Component(
+    name="exporters",
+    applies=everywhere,
+    files=files_for,
+    openings=firewall_rules,
+    services=services,
+    steps={Stage.PERIPHERY: _periphery},
+)

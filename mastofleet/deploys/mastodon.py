@@ -14,21 +14,25 @@ import hashlib
 import io
 import tarfile
 import tempfile
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypedDict
 
 from pyinfra import host as current_host
-from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import Directory, File, FileContents, Sha256File
 from pyinfra.operations import apt, files, git, server
 
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys import search
+from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.deploys.release import Application as Application
+from mastofleet.deploys.release import Prepared as Prepared
+from mastofleet.deploys.release import Release as Release
 from mastofleet.environment import render_environment
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.model import Fleet, Host, Instance
-from mastofleet.operations import atomic_symlink, changed, put_files
+from mastofleet.model import Fleet, Host, Instance, Role
+from mastofleet.operations import AsUser, as_user, atomic_symlink, changed, put_files, role_deploy
 
 # What Mastodon needs on Debian 13 to build and run (its install guide, ImageMagick gone since 4.6).
 MASTODON_PACKAGES = [
@@ -62,25 +66,6 @@ NODE_REPOSITORY_KEY = "https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key
 NODE_REPOSITORY = "https://deb.nodesource.com/node_24.x"
 JEMALLOC = "libjemalloc.so.2"
 RELEASE_STEPS = ("bundle", "yarn", "assets")  # each leaves a marker in the release when done
-
-
-@dataclass(frozen=True)
-class Release:
-    """A prepared code version on an app host."""
-
-    name: str
-    directory: str
-
-
-@dataclass(frozen=True)
-class Application:
-    """What the process roles need to know: did the code or the configuration change?"""
-
-    release: Release
-    code: list[OperationMeta]  # the release's code was put in place, or `live` was switched to it
-    configuration: list[OperationMeta]
-    inputs: list[str]  # files whose change means the processes must restart: env file, `live`
-    switch: OperationMeta | None = None  # `live` was switched in this run
 
 
 STREAMING_CODE = ".mastofleet/streaming-code"  # digest of what the streaming server runs, per release
@@ -169,9 +154,14 @@ def _step_needed(release: Release, step: str) -> bool:
     return not current_host.get_fact(File, path=_marker(release, step))
 
 
-def _as_application_user(instance: Instance) -> dict:
+class Owner(TypedDict):
+    user: str
+    group: str
+
+
+def _as_application_user(instance: Instance) -> AsUser:
     # Not a login shell: sudo -i would expand $VARIABLES in the outer shell before ours runs.
-    return {"_sudo": True, "_sudo_user": instance.user}
+    return as_user(instance.user)
 
 
 def install_runtime(instance: Instance) -> None:
@@ -196,7 +186,7 @@ def install_runtime(instance: Instance) -> None:
 
 def install_code(instance: Instance, release: Release) -> list[OperationMeta]:
     """Put the code of this version into its release directory, leaving `live` alone."""
-    owner = {"user": instance.user, "group": instance.user}
+    owner: Owner = {"user": instance.user, "group": instance.user}
     files.directory(name="Create the releases directory", path=instance.releases_directory, **owner)
     files.directory(name="Create the shared directory", path=f"{instance.home}/shared", mode="750", **owner)
     if instance.source.path:
@@ -233,7 +223,7 @@ RUBY_BUILD_REPOSITORY = "https://github.com/rbenv/ruby-build.git"
 def install_rbenv_ruby(instance: Instance, release: Release, code: list[OperationMeta]) -> None:
     """The Ruby the release's `.ruby-version` names, built by rbenv with jemalloc (install.ruby = rbenv)."""
     rbenv = f"{instance.home}/.rbenv"
-    owner = {"user": instance.user, "group": instance.user}
+    owner: Owner = {"user": instance.user, "group": instance.user}
     git.repo(name="Install rbenv", src=RBENV_REPOSITORY, dest=rbenv, pull=False, **owner)
     git.repo(
         name="Install ruby-build", src=RUBY_BUILD_REPOSITORY, dest=f"{rbenv}/plugins/ruby-build", pull=False, **owner
@@ -263,7 +253,7 @@ def install_rbenv_ruby(instance: Instance, release: Release, code: list[Operatio
 
 def prepare_release(instance: Instance, release: Release) -> None:
     """Gems, JavaScript packages and assets for the release; each step only once per release."""
-    as_user = {**_as_application_user(instance), "_chdir": release.directory}
+    application_user = _as_application_user(instance)
     install = instance.install
     steps: list[tuple[str, str, dict[str, str]]] = []
     bundle = bundle_command(instance)
@@ -291,7 +281,8 @@ def prepare_release(instance: Instance, release: Release) -> None:
             name=f"{step}: {command.split(' && ')[-1]} ({release.name})",
             commands=[f"{command} && mkdir -p .mastofleet && touch .mastofleet/{step}"],
             _env=environment,
-            **as_user,
+            _chdir=release.directory,
+            **application_user,
         )
     if not current_host.get_fact(File, path=f"{release.directory}/{STREAMING_CODE}"):
         # Streaming restarts (dropping every WebSocket) only when this digest differs from live's.
@@ -301,7 +292,8 @@ def prepare_release(instance: Instance, release: Release) -> None:
                 "mkdir -p .mastofleet && find streaming package.json yarn.lock -type f -print0 2>/dev/null"
                 f" | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum | cut -c1-64 > {STREAMING_CODE}"
             ],
-            **as_user,
+            _chdir=release.directory,
+            **application_user,
         )
 
 
@@ -374,16 +366,7 @@ def migrate(fleet: Fleet, release: Release, post_deployment: bool) -> None:
     )
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A release made ready on an app host, before anything serves it."""
-
-    release: Release
-    code: list[OperationMeta]
-    configuration: list[OperationMeta]
-
-
-@deploy("Mastodon release")
+@role_deploy("Mastodon release")
 def prepare(
     fleet: Fleet, host: Host, secrets: SecretValues, first_app_host: bool, release_name: str | None = None
 ) -> Prepared:
@@ -418,7 +401,7 @@ def prepare(
     return Prepared(release, code, configuration)
 
 
-@deploy("Switch the live release")
+@role_deploy("Switch the live release")
 def switch_release(fleet: Fleet, host: Host, prepared: Prepared) -> Application:
     """
     Point `live` at the prepared release in one rename (the previous target is kept as `previous`
@@ -448,7 +431,33 @@ def switch_release(fleet: Fleet, host: Host, prepared: Prepared) -> Application:
     )
 
 
-@deploy("Post-deployment migrations")
+@role_deploy("Post-deployment migrations")
 def post_deployment_migrations(fleet: Fleet, host: Host) -> None:
     """After every process runs the new code: the full `db:migrate`, once, on the first app host."""
     migrate(fleet, release_for(fleet.instance), post_deployment=True)
+
+
+def _prepare(run: Run) -> None:
+    run.prepared = prepare(
+        run.fleet, run.host, run.secrets, first_app_host=run.first_app_host, release_name=run.rollback_release
+    )
+    if run.first_app_host:
+        search.create_indices(run.fleet, run.host, release_for(run.fleet.instance, run.rollback_release))
+
+
+def _start(run: Run) -> None:
+    assert run.prepared is not None, "the release is prepared before it starts"
+    run.application = switch_release(run.fleet, run.host, run.prepared)
+
+
+def _migrate(run: Run) -> None:
+    if run.first_app_host and not run.rollback_release:
+        post_deployment_migrations(run.fleet, run.host)
+
+
+COMPONENT = Component(
+    name="mastodon",
+    applies=with_role(Role.app),
+    files=files_for,
+    steps={Stage.PREPARE: _prepare, Stage.START: _start, Stage.MIGRATE: _migrate},
+)

@@ -7,13 +7,12 @@ Puma and every Sidekiq process send their metrics to this exporter on their own 
 
 from __future__ import annotations
 
-from pyinfra.api import deploy
-
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.deploys.mastodon import Application
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY, run_units, unit_context
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.model import Fleet, Host
-from mastofleet.operations import put_files
+from mastofleet.model import Fleet, Host, Role
+from mastofleet.operations import put_files, role_deploy
 from mastofleet.templating import render
 
 SERVICE = "mastodon-prometheus-exporter.service"
@@ -31,7 +30,7 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
     ]
 
 
-@deploy("Mastodon Prometheus exporter")
+@role_deploy("Mastodon Prometheus exporter")
 def mastodon_exporter(fleet: Fleet, host: Host, application: Application) -> None:
     """
     Run `bin/prometheus_exporter --prefix mastodon_` on the host's private address, under the same
@@ -40,3 +39,15 @@ def mastodon_exporter(fleet: Fleet, host: Host, application: Application) -> Non
     rendered = files_for(fleet, host, SecretValues())
     units = put_files(rendered)
     run_units([SERVICE], units, [item.path for item in rendered], application)
+
+
+def _start(run: Run) -> None:
+    if run.fleet.monitor_host:
+        assert run.application is not None
+        mastodon_exporter(run.fleet, run.host, run.application)
+
+
+# Its service is watched with the other metrics services (the exporters component).
+COMPONENT = Component(
+    name="mastodon_exporter", applies=with_role(Role.app), files=files_for, steps={Stage.START: _start}
+)

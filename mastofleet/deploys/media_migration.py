@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 
 from pyinfra import host as current_host
-from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import apt, files, systemd
 
 from mastofleet.agents import agent_sources
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.model import Fleet, Host
-from mastofleet.operations import changed, put_files, service_running
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys.component import Component, with_role
+from mastofleet.model import Fleet, Host, Role
+from mastofleet.operations import changed, put_files, role_deploy, service_running
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
 
@@ -84,7 +84,7 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
     ]
 
 
-@deploy("Media migration (write-back and background copy)")
+@role_deploy("Media migration (write-back and background copy)")
 def media_migration(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
     Run the write-back service (restarted when its program, settings or credentials change) and
@@ -101,7 +101,7 @@ def media_migration(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     systemd.service(name=f"Enable and start {COPY_TIMER}", service=COPY_TIMER, running=True, enabled=True)
 
 
-@deploy("No media migration")
+@role_deploy("No media migration")
 def no_media_migration() -> None:
     """Stop and remove whatever migration mode left on this host (after `mastofleet media finish`)."""
     removed = []
@@ -115,3 +115,11 @@ def no_media_migration() -> None:
     for path in (PACKAGE_DIRECTORY, STATE_DIRECTORY):
         removed.append(files.directory(name=f"Remove {path}", path=path, present=False))
     systemd.daemon_reload(name="Reload systemd units", _if=changed(removed))
+
+
+def services(fleet: Fleet, host: Host) -> list[str]:
+    return ["mastofleet-media-writeback.service"] if fleet.migrating_media else []
+
+
+# Deployed by the edge role (its nginx serves the write-back), which calls `media_migration`.
+COMPONENT = Component(name="media_migration", applies=with_role(Role.edge), files=files_for, services=services)

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pyinfra import host as current_host
-from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files, server, systemd
 
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.firewall import Opening, from_operators
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.metrics_endpoints import (
     ALERTMANAGER_PORT,
     PROMETHEUS_PORT,
@@ -19,16 +18,19 @@ from mastofleet.metrics_endpoints import (
     host_endpoints,
     metrics_endpoints,
 )
-from mastofleet.model import Fleet, Host
-from mastofleet.operations import changed, install_without_starting, put_files, service_running
+from mastofleet.model import Fleet, Host, Role
+from mastofleet.openings import Opening, from_operators
+from mastofleet.operations import changed, install_without_starting, put_files, role_deploy, service_running
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
 
+PROMETHEUS_ARGUMENTS = "/etc/default/prometheus"
 PROMETHEUS_CONFIGURATION = "/etc/prometheus/prometheus.yml"
 RULES_DIRECTORY = "/etc/prometheus/rules"
 RULE_FILES = ("hosts", "nginx", "databases", "mastodon")
 ALERTMANAGER_CONFIGURATION = "/etc/prometheus/alertmanager.yml"
 ALERTMANAGER = "prometheus-alertmanager"
+ALERTMANAGER_ARGUMENTS = f"/etc/default/{ALERTMANAGER}"
 
 
 def _own_endpoint(fleet: Fleet, host: Host, job: str) -> MetricsEndpoint | None:
@@ -47,7 +49,7 @@ def rule_files(fleet: Fleet) -> list[ConfigFile]:
     latencies = fleet.monitoring.sidekiq_latency_seconds
     return [
         ConfigFile(
-            f"{RULES_DIRECTORY}/mastofleet-{name}.yml", render(f"prometheus/rules/{name}.yml.j2", latencies=latencies)
+            f"{RULES_DIRECTORY}/mastofleet-{name}.yml", render(f"monitoring/rules/{name}.yml.j2", latencies=latencies)
         )
         for name in RULE_FILES
     ]
@@ -58,11 +60,11 @@ def prometheus_files(fleet: Fleet, host: Host) -> list[ConfigFile]:
     assert endpoint is not None, f"{host.name} has no monitor role"
     context = {"fleet": fleet, "host": host, "monitoring": fleet.monitoring}
     return [
-        ConfigFile("/etc/default/prometheus", render("prometheus/prometheus.default.j2", endpoint=endpoint, **context)),
+        ConfigFile(PROMETHEUS_ARGUMENTS, render("monitoring/prometheus.default.j2", endpoint=endpoint, **context)),
         ConfigFile(
             PROMETHEUS_CONFIGURATION,
             render(
-                "prometheus/prometheus.yml.j2",
+                "monitoring/prometheus.yml.j2",
                 jobs=scrape_jobs(fleet),
                 rules_directory=RULES_DIRECTORY,
                 alertmanager=_own_endpoint(fleet, host, "alertmanager"),
@@ -87,7 +89,7 @@ def alertmanager_files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[
         if receiver.webhook_url
     }
     configuration = render(
-        "prometheus/alertmanager.yml.j2",
+        "monitoring/alertmanager.yml.j2",
         fleet=fleet,
         alertmanager=settings,
         receivers=settings.receivers,
@@ -97,9 +99,9 @@ def alertmanager_files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[
     )
     return [
         ConfigFile(
-            f"/etc/default/{ALERTMANAGER}",
+            ALERTMANAGER_ARGUMENTS,
             render(
-                "prometheus/alertmanager.default.j2",
+                "monitoring/alertmanager.default.j2",
                 host=host,
                 endpoint=endpoint,
                 configuration=ALERTMANAGER_CONFIGURATION,
@@ -127,7 +129,7 @@ def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
     return openings
 
 
-@deploy("Monitoring")
+@role_deploy("Monitoring")
 def monitoring(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
     Install Debian's Prometheus without starting it on the package's defaults, listening on the
@@ -139,27 +141,31 @@ def monitoring(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     install_without_starting("Install Prometheus", ["prometheus"] + ([ALERTMANAGER] if alerting else []))
     files.directory(name="Create the rules directory", path=RULES_DIRECTORY, mode="755")
     rendered = prometheus_files(fleet, host)
-    arguments, configuration, *rules = put_files(rendered)
+    uploaded = put_files(rendered)
+    arguments, configuration = uploaded.of(PROMETHEUS_ARGUMENTS), uploaded.of(PROMETHEUS_CONFIGURATION)
+    rules = [uploaded.of(item.path) for item in rule_files(fleet)]
     server.shell(
         name="Check the Prometheus configuration and rules",
         commands=[f"promtool check config {PROMETHEUS_CONFIGURATION}"],
         _if=changed(configuration, rules),
     )
-    service_running("prometheus", restart_when=changed(arguments), inputs=[rendered[0].path])
+    service_running("prometheus", restart_when=changed(arguments), inputs=[PROMETHEUS_ARGUMENTS])
     service_running(
         "prometheus",
         restart_when=changed(configuration, rules),
         reload_instead=True,
-        inputs=[item.path for item in rendered[1:]],
+        inputs=[item.path for item in rendered if item.path != PROMETHEUS_ARGUMENTS],
     )
     if alerting:
-        alert_arguments, alert_configuration = put_files(alerting)
+        alert_uploads = put_files(alerting)
+        alert_arguments = alert_uploads.of(ALERTMANAGER_ARGUMENTS)
+        alert_configuration = alert_uploads.of(ALERTMANAGER_CONFIGURATION)
         server.shell(
             name="Check the Alertmanager configuration",
             commands=[f"amtool check-config {ALERTMANAGER_CONFIGURATION} >/dev/null"],
             _if=changed(alert_configuration),
         )
-        service_running(ALERTMANAGER, restart_when=changed(alert_arguments), inputs=[alerting[0].path])
+        service_running(ALERTMANAGER, restart_when=changed(alert_arguments), inputs=[ALERTMANAGER_ARGUMENTS])
         service_running(
             ALERTMANAGER,
             restart_when=changed(alert_configuration),
@@ -170,3 +176,17 @@ def monitoring(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
         systemd.service(
             name="Stop Alertmanager (disabled in the model)", service=ALERTMANAGER, running=False, enabled=False
         )
+
+
+def _periphery(run: Run) -> None:
+    monitoring(run.fleet, run.host, run.secrets)
+
+
+# Prometheus' and Alertmanager's services are watched with the other metrics services (exporters).
+COMPONENT = Component(
+    name="monitoring",
+    applies=with_role(Role.monitor),
+    files=files_for,
+    openings=firewall_rules,
+    steps={Stage.PERIPHERY: _periphery},
+)

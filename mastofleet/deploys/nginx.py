@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pyinfra import host as current_host
-from pyinfra.api import FactBase, deploy
+from pyinfra.api import FactBase
 from pyinfra.facts.files import File, FindFiles, Link
 from pyinfra.operations import apt, files, server
 
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.firewall import ANYWHERE, Opening
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import changed, put_files, restart_command, service_running
+from mastofleet.openings import ANYWHERE, Opening
+from mastofleet.operations import changed, put_files, restart_command, role_deploy, service_running
 from mastofleet.templating import render
 
 CONFIGURATION = "/etc/nginx/conf.d/mastodon.conf"  # a link to one of the variants below
@@ -191,7 +192,7 @@ def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
     return [Opening("nginx http", 80, ANYWHERE), Opening("nginx https", 443, ANYWHERE)]
 
 
-@deploy("nginx load balancer")
+@role_deploy("nginx load balancer")
 def load_balancer(fleet: Fleet, host: Host) -> None:
     """
     Serve the site over TLS and balance it over every app host: web with passive health checks and
@@ -235,3 +236,17 @@ def remove_stale_variants(fleet: Fleet) -> None:
     present = current_host.get_fact(FindFiles, path=VARIANTS_DIRECTORY, fname="*.conf") or []
     for path in sorted(set(present) - wanted):
         files.file(name=f"Remove {path} (no longer in the model)", path=path, present=False)
+
+
+def _balance(run: Run) -> None:
+    load_balancer(run.fleet, run.host)
+
+
+COMPONENT = Component(
+    name="nginx",
+    applies=with_role(Role.lb),
+    files=files_for,
+    openings=firewall_rules,
+    services=lambda fleet, host: ["nginx.service"],
+    steps={Stage.BALANCE: _balance},
+)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pyinfra import host as current_host
-from pyinfra.api import FactBase, deploy
+from pyinfra.api import FactBase
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import server
 
-from mastofleet.files import ConfigFile, SecretValues
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys.component import Component, Run, Stage, everywhere, in_service
 from mastofleet.model import Fleet, Host
-from mastofleet.operations import changed, put_files
+from mastofleet.operations import changed, put_files, role_deploy
 from mastofleet.templating import render
 
 SSHD_FILE = "/etc/ssh/sshd_config.d/50-mastofleet.conf"
@@ -41,7 +42,7 @@ def removed_operators(fleet: Fleet, members: list[str]) -> list[str]:
     return [member for member in members if member not in names]
 
 
-@deploy("Operators")
+@role_deploy("Operators")
 def operators(fleet: Fleet, host: Host) -> None:
     """
     Give each operator of the model an account of their own: their SSH keys only (keys not in the
@@ -79,10 +80,19 @@ def operators(fleet: Fleet, host: Host) -> None:
                 " && (systemctl reset-failed user@$uid.service user-runtime-dir@$uid.service 2>/dev/null || true)"
             ],
         )
-    sshd, sudoers = put_files(files_for(fleet, host, SecretValues()))
+    uploaded = put_files(files_for(fleet, host, SecretValues()))
+    sshd, sudoers = uploaded.of(SSHD_FILE), uploaded.of(SUDOERS_FILE)
     server.shell(name="Check the sudoers file", commands=[f"visudo -cq -f {SUDOERS_FILE}"], _if=changed(sudoers))
     server.shell(
         name="Check and reload sshd (open sessions stay)",
         commands=["sshd -t", "systemctl reload ssh"],
         _if=changed(sshd),
     )
+
+
+def _system(run: Run) -> None:
+    if in_service(run.host):
+        operators(run.fleet, run.host)
+
+
+COMPONENT = Component(name="operators", applies=everywhere, files=files_for, steps={Stage.SYSTEM: _system})

@@ -8,14 +8,18 @@ import hmac
 from dataclasses import asdict, dataclass
 
 from pyinfra import host as current_host
-from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand, deploy
+from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand
 from pyinfra.operations import apt, postgres, server
 
+from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys import standby
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.firewall import Opening, from_roles
+from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.deploys.postgres_cluster import cluster_service as cluster_service
+from mastofleet.deploys.postgres_cluster import configuration_directory as configuration_directory
+from mastofleet.deploys.postgres_cluster import hba_path as hba_path
 from mastofleet.model import Fleet, Host, Postgres, Role
-from mastofleet.operations import changed, put_files, service_running
+from mastofleet.openings import Opening, from_roles
+from mastofleet.operations import changed, put_files, role_deploy, service_running
 from mastofleet.replication import SLOT_PREFIX, replica_slots, upstream_of
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
@@ -52,26 +56,17 @@ def tuning(settings: Postgres) -> Tuning:
     )
 
 
-def configuration_directory(settings: Postgres) -> str:
-    return f"/etc/postgresql/{settings.version}/main"
-
-
-def hba_path(settings: Postgres) -> str:
-    return f"{configuration_directory(settings)}/pg_hba.conf"
-
-
-def cluster_service(settings: Postgres) -> str:
-    return f"postgresql@{settings.version}-main"
-
-
 def admitted_hosts(fleet: Fleet, kept: frozenset[str] = frozenset()) -> list[Host]:
     """Who may log in over the network: the app hosts, and retired hosts kept until they stop."""
     return [host for host in fleet.hosts if host.has(Role.app) or (host.has(Role.retired) and host.name in kept)]
 
 
+def settings_path(settings: Postgres) -> str:
+    return f"{configuration_directory(settings)}/conf.d/50-mastofleet.conf"
+
+
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str] = frozenset()) -> list[ConfigFile]:
     settings = fleet.postgres
-    directory = configuration_directory(settings)
     context = {
         "fleet": fleet,
         "host": host,
@@ -82,7 +77,7 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[s
     }
     return [
         ConfigFile(
-            f"{directory}/conf.d/50-mastofleet.conf",
+            settings_path(settings),
             render("postgres/mastofleet.conf.j2", tuning=asdict(tuning(settings)), **context),
             user="postgres",
             group="postgres",
@@ -144,7 +139,7 @@ def set_role_password(role: str, password: str) -> None:
     server.shell(
         name=f"Set the password of the {role} role (not shown)",
         commands=[
-            StringCommand(
+            StringCommand(  # type: ignore[list-item]  # pyinfra runs a StringCommand (masked); typed as str
                 "psql",
                 "-qc",
                 QuoteString(
@@ -164,7 +159,7 @@ def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
     return [Opening("postgresql", fleet.postgres.port, sources)]
 
 
-@deploy("PostgreSQL")
+@role_deploy("PostgreSQL")
 def postgresql(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str] = frozenset()) -> None:
     """
     Install Debian's PostgreSQL, tune it from the model's memory and CPUs, listen on loopback and the
@@ -179,12 +174,12 @@ def postgresql(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[
     if upstream is None:
         standby.refuse_a_standby_as_primary(fleet, host)
     apt.packages(name="Install PostgreSQL", packages=[f"postgresql-{settings.version}"])
-    rendered = files_for(fleet, host, secrets, kept)
-    tuned, access = put_files(rendered)
+    uploaded = put_files(files_for(fleet, host, secrets, kept))
+    tuned, access = uploaded.of(settings_path(settings)), uploaded.of(hba_path(settings))
     cluster = cluster_service(settings)
     # listen_addresses and shared_buffers take a restart; pg_hba only a reload.
-    service_running(cluster, restart_when=changed(tuned), inputs=[rendered[0].path])
-    service_running(cluster, restart_when=changed(access), reload_instead=True, inputs=[rendered[1].path])
+    service_running(cluster, restart_when=changed(tuned), inputs=[settings_path(settings)])
+    service_running(cluster, restart_when=changed(access), reload_instead=True, inputs=[hba_path(settings)])
     if upstream is not None:
         standby.follow(fleet, host, secrets, upstream)
         return
@@ -254,3 +249,45 @@ def drop_stale_slots(fleet: Fleet) -> None:
             _sudo=True,
             _sudo_user="postgres",
         )
+
+
+class ListedHosts(FactBase[frozenset[str]]):
+    """Host names a rendered allow-list names (its lines end in `# <host>`)."""
+
+    def command(self, path: str) -> str:
+        return f"grep -oE '# [a-z0-9-]+$' {path} 2>/dev/null || true"
+
+    def process(self, output: list[str]) -> frozenset[str]:
+        return frozenset(line[2:].strip() for line in output if line.startswith("# "))
+
+
+def still_allowed(fleet: Fleet) -> frozenset[str]:
+    """Retired hosts the db host's pg_hba still admits: they keep access until their processes stop."""
+    listed = current_host.get_fact(ListedHosts, path=hba_path(fleet.postgres)) or frozenset()
+    return frozenset(host.name for host in fleet.with_role(Role.retired)) & listed
+
+
+def _database(run: Run) -> None:
+    # Read before anything changes: the disk is healthy, and which retired hosts pg_hba still admits.
+    run.check_disk()
+    run.kept = still_allowed(run.fleet)
+    if run.host.has(Role.db):
+        postgresql(run.fleet, run.host, run.secrets, run.kept)  # a db_replica's comes with its own role
+
+
+def _services(fleet: Fleet, host: Host) -> list[str]:
+    return [f"{cluster_service(fleet.postgres)}.service"]
+
+
+def _files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+    return files_for(fleet, host, secrets)
+
+
+COMPONENT = Component(
+    name="postgres",
+    applies=with_role(Role.db, Role.db_replica),
+    files=_files,
+    openings=firewall_rules,
+    services=_services,
+    steps={Stage.DATABASE: _database},
+)

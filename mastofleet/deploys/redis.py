@@ -8,15 +8,15 @@ from __future__ import annotations
 import hashlib
 
 from pyinfra import host as current_host
-from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import apt, files, server, systemd
 
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.firewall import Opening, from_roles
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import changed, put_files, service_running
-from mastofleet.redis_servers import PURPOSES, RedisServer, servers_on
+from mastofleet.openings import Opening, from_roles
+from mastofleet.operations import changed, put_files, role_deploy, service_running
+from mastofleet.redis_servers import PURPOSES, REDIS_ROLES, RedisServer, servers_on
 from mastofleet.secrets_reference import secret_name
 from mastofleet.templating import render
 
@@ -109,7 +109,7 @@ def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
     ]
 
 
-@deploy("Redis")
+@role_deploy("Redis")
 def redis(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     """
     Install Debian's Redis and run each Redis server the model gives this host: the main one
@@ -127,3 +127,22 @@ def redis(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     for redis_server in running:
         run_server(fleet, host, redis_server, secrets)
     retire_servers(host, running)
+
+
+def services(fleet: Fleet, host: Host) -> list[str]:
+    """Every Redis server of the host: the main one, and the cache and Sidekiq ones when split."""
+    return [redis_server.purpose.service for redis_server in servers_on(fleet, host)]
+
+
+def _services(run: Run) -> None:
+    redis(run.fleet, run.host, run.secrets)
+
+
+COMPONENT = Component(
+    name="redis",
+    applies=with_role(*REDIS_ROLES),
+    files=files_for,
+    openings=firewall_rules,
+    services=services,
+    steps={Stage.SERVICES: _services},
+)

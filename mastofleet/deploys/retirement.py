@@ -10,29 +10,15 @@ the database while they run.
 from __future__ import annotations
 
 from pyinfra import host as current_host
-from pyinfra.api import FactBase, deploy, operation
+from pyinfra.api import FactBase, operation
 
+from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys import firewall, pgbouncer, postgres
+from mastofleet.deploys.component import Component, OpeningsOf, Run, Stage, everywhere
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY
-from mastofleet.files import SecretValues
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import changed, every_host_reached, put_files, restart_service
-
-
-class ListedHosts(FactBase[frozenset[str]]):
-    """Host names a rendered allow-list names (its lines end in `# <host>`)."""
-
-    def command(self, path: str) -> str:
-        return f"grep -oE '# [a-z0-9-]+$' {path} 2>/dev/null || true"
-
-    def process(self, output: list[str]) -> frozenset[str]:
-        return frozenset(line[2:].strip() for line in output if line.startswith("# "))
-
-
-def still_allowed(fleet: Fleet) -> frozenset[str]:
-    """Retired hosts the db host's pg_hba still admits: they keep access until their processes stop."""
-    listed = current_host.get_fact(ListedHosts, path=postgres.hba_path(fleet.postgres)) or frozenset()
-    return frozenset(host.name for host in fleet.with_role(Role.retired)) & listed
+from mastofleet.openings import Opening
+from mastofleet.operations import changed, every_host_reached, put_files, restart_service, role_deploy
 
 
 @operation()
@@ -52,26 +38,33 @@ def stop_mastodon_units(units: list[str]):
         )
 
 
-@deploy("Retire app hosts")
-def retire(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str]) -> None:
+@role_deploy("Retire app hosts")
+def retire(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str], openings: list[Opening]) -> None:
     """
-    On retired hosts, stop the Mastodon processes; then, on the db host, drop the retired hosts
-    from PostgreSQL's and PgBouncer's pg_hba (`kept`: those still in them).
+    On retired hosts, stop the Mastodon processes; then close every other host's firewall to them
+    (`openings`: what the host's roles open) and, on the db host, drop the retired hosts from
+    PostgreSQL's and PgBouncer's pg_hba (`kept`: those still in them).
     """
     units: list[str] = []
     if host.has(Role.retired):
-        units = sorted(current_host.get_fact(FindUnits, path=SYSTEMD_DIRECTORY) or [])
+        found: list[str] | None = current_host.get_fact(FindUnits, path=SYSTEMD_DIRECTORY)
+        units = sorted(found or [])
     stop_mastodon_units(name="Stop the Mastodon processes of retired hosts", units=units)
     every_host_reached(name="Every retired host has stopped", point="retired hosts stopped")
     if not host.has(Role.retired):
-        firewall.close_to_retired(fleet, host)
+        firewall.close_to_retired(fleet, host, openings)
     if host.has(Role.db) and kept:
         settings = fleet.postgres
-        (access,) = put_files(postgres.files_for(fleet, host, secrets)[1:])
+        (access,) = put_files(_only(postgres.files_for(fleet, host, secrets), postgres.hba_path(settings)))
         restart_service(postgres.cluster_service(settings), changed(access), reload_instead=True)
         if fleet.pgbouncer.enabled:
-            (bouncer_access,) = put_files(pgbouncer.files_for(fleet, host, secrets)[2:])
+            bouncer_files = pgbouncer.files_for(fleet, host, secrets)
+            (bouncer_access,) = put_files(_only(bouncer_files, pgbouncer.HBA_FILE))
             restart_service("pgbouncer", changed(bouncer_access), reload_instead=True)
+
+
+def _only(rendered: list[ConfigFile], path: str) -> list[ConfigFile]:
+    return [item for item in rendered if item.path == path]
 
 
 class FindUnits(FactBase[list[str]]):
@@ -82,3 +75,12 @@ class FindUnits(FactBase[list[str]]):
 
     def process(self, output: list[str]) -> list[str]:
         return [line.strip() for line in output if line.strip()]
+
+
+def component(openings_of: OpeningsOf) -> Component:
+    """The retirement, closing firewalls with what `openings_of` says the host's roles open."""
+
+    def retire_step(run: Run) -> None:
+        retire(run.fleet, run.host, run.secrets, run.kept, openings_of(run.fleet, run.host))
+
+    return Component(name="retirement", applies=everywhere, steps={Stage.RETIRE: retire_step})

@@ -7,15 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pyinfra import host as current_host
-from pyinfra.api import deploy
 from pyinfra.facts.files import FileContents
 from pyinfra.operations import apt, server
 
-from mastofleet.deploys.mastodon import Release
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.firewall import Opening, from_roles
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.deploys.release import Release
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import changed, put_files, service_running
+from mastofleet.openings import Opening, from_roles
+from mastofleet.operations import changed, put_files, role_deploy, service_running
 from mastofleet.search import search_endpoint, search_settings
 from mastofleet.templating import render
 
@@ -82,13 +82,18 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
         "settings": search_settings(fleet),
         "nodes": fleet.with_role(Role.search),
     }
-    owner = {"user": "root", "group": engine.name, "mode": "660"}
     return [
-        ConfigFile(f"{engine.config_directory}/{engine.name}.yml", render("search/search.yml.j2", **context), **owner),
+        ConfigFile(
+            f"{engine.config_directory}/{engine.name}.yml",
+            render("search/search.yml.j2", **context),
+            mode="660",
+            group=engine.name,
+        ),
         ConfigFile(
             f"{engine.config_directory}/jvm.options.d/mastofleet-heap.options",
             render("search/heap.options.j2", **context),
-            **owner,
+            mode="660",
+            group=engine.name,
         ),
     ]
 
@@ -105,7 +110,7 @@ def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
     return openings
 
 
-@deploy("Search")
+@role_deploy("Search")
 def search(fleet: Fleet, host: Host) -> None:
     """
     Install Elasticsearch or OpenSearch from its maker's apt repository (Debian has neither), with
@@ -133,7 +138,7 @@ def search(fleet: Fleet, host: Host) -> None:
     service_running(engine.service, restart_when=changed(configuration), inputs=[item.path for item in rendered])
 
 
-@deploy("Search indices")
+@role_deploy("Search indices")
 def create_indices(fleet: Fleet, host: Host, release: Release) -> None:
     """
     `tootctl search deploy` once per search cluster, on the first app host: when search is first
@@ -155,3 +160,18 @@ def create_indices(fleet: Fleet, host: Host, release: Release) -> None:
         _sudo=True,
         _sudo_user=instance.user,
     )
+
+
+def _services(run: Run) -> None:
+    search(run.fleet, run.host)
+
+
+# The indices are the application's (`tootctl`): the mastodon component creates them with
+# `create_indices` on the first app host.
+COMPONENT = Component(
+    name="search",
+    applies=with_role(Role.search),
+    files=files_for,
+    openings=firewall_rules,
+    steps={Stage.SERVICES: _services},
+)

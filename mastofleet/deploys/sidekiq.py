@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pyinfra import host as current_host
-from pyinfra.api import deploy
 from pyinfra.facts.files import FindFiles
 from pyinfra.operations import files, systemd
 
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.deploys.mastodon import Application
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY, run_units, unit_context
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.model import Fleet, Host
-from mastofleet.operations import put_files
+from mastofleet.model import Fleet, Host, Role
+from mastofleet.operations import put_files, role_deploy
 from mastofleet.templating import render
 
 
@@ -38,7 +38,7 @@ def remove_stale_units(host: Host) -> None:
         systemd.daemon_reload(name="Reload systemd units after removing Sidekiq units")
 
 
-@deploy("Mastodon Sidekiq")
+@role_deploy("Mastodon Sidekiq")
 def sidekiq(fleet: Fleet, host: Host, application: Application) -> None:
     """
     Run each Sidekiq process the model gives this host as `mastodon-sidekiq-<name>.service` with its
@@ -49,3 +49,17 @@ def sidekiq(fleet: Fleet, host: Host, application: Application) -> None:
     units = put_files(rendered)
     for process, unit, config_file in zip(host.sidekiq, units, rendered, strict=True):
         run_units([process.unit], [unit], [config_file.path], application)
+
+
+def _start(run: Run) -> None:
+    assert run.application is not None
+    sidekiq(run.fleet, run.host, run.application)
+
+
+COMPONENT = Component(
+    name="sidekiq",
+    applies=with_role(Role.app),
+    files=files_for,
+    services=lambda fleet, host: [process.unit for process in host.sidekiq],
+    steps={Stage.START: _start},
+)

@@ -15,8 +15,10 @@ from pyinfra.api import FactBase, operation
 from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import files, server
 
-from mastofleet.deploys import postgres as postgres_role
-from mastofleet.files import ConfigFile, SecretValues
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys import postgres_cluster as postgres_role
+from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.deploys.postgres_cluster import data_directory as data_directory
 from mastofleet.model import Fleet, Host, Postgres, Role
 from mastofleet.operations import changed, put_files, service_running
 from mastofleet.replication import Upstream, upstream_of
@@ -27,10 +29,6 @@ PASSFILE = "/var/lib/postgresql/.mastofleet-upstream.pgpass"
 BUILD_SCRIPT = "/usr/local/sbin/mastofleet-build-standby"
 STATUS_FILE = "/var/lib/postgresql/mastofleet-standby.json"  # the last build: upstream, bytes, time
 STANDBY = "standby-of-upstream"
-
-
-def data_directory(settings: Postgres) -> str:
-    return f"/var/lib/postgresql/{settings.version}/main"
 
 
 def configuration_path(settings: Postgres) -> str:
@@ -181,13 +179,13 @@ def follow(fleet: Fleet, host: Host, secrets: SecretValues, upstream: Upstream) 
     `build_where_needed`, later in the deploy."""
     if not is_built(fleet, upstream):
         refuse_to_replace_data(fleet, host, upstream)
-    rendered = files_for(fleet, host, secrets)
-    standby_settings, passfile, _ = put_files(rendered)
+    uploaded = put_files(files_for(fleet, host, secrets))
+    settings = configuration_path(fleet.postgres)
     service_running(
         postgres_role.cluster_service(fleet.postgres),
-        restart_when=changed(standby_settings, passfile),
+        restart_when=changed(uploaded.of(settings), uploaded.of(PASSFILE)),
         reload_instead=True,
-        inputs=[rendered[0].path],
+        inputs=[settings],
     )
 
 
@@ -226,3 +224,15 @@ def stop_following(settings: Postgres) -> None:
         commands=[f"systemctl reload {postgres_role.cluster_service(settings)}"],
         _if=changed(removed[0]),
     )
+
+
+def _build(run: Run) -> None:
+    build_where_needed(run.fleet, run.host)  # one operation the primary and its replicas share
+
+
+COMPONENT = Component(
+    name="standby",
+    applies=with_role(Role.db, Role.db_replica),
+    files=files_for,  # a db host while the database migrates; a db_replica
+    steps={Stage.DATABASE: _build},
+)

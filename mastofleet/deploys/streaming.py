@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from pyinfra.api import deploy
-
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.deploys.mastodon import Application, shared_environment_path, shared_streaming_code_path
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY, PendingRestart, unit_context
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.firewall import Opening, from_roles
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import changed, enable_service, put_files, restart_needed, stale_check
+from mastofleet.openings import Opening, from_roles
+from mastofleet.operations import changed, enable_service, put_files, restart_needed, role_deploy, stale_check
 from mastofleet.templating import render
+
+
+def instance_service(port: int) -> str:
+    return f"mastodon-streaming@{port}.service"
+
+
+def services(fleet: Fleet, host: Host) -> list[str]:
+    return [instance_service(port) for port in host.streaming.ports] if host.streaming else []
 
 
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
@@ -36,7 +43,7 @@ def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
     return [Opening(f"streaming@{port}", port, sources) for port in host.streaming.ports]
 
 
-@deploy("Mastodon streaming")
+@role_deploy("Mastodon streaming")
 def streaming(fleet: Fleet, host: Host, application: Application) -> list[PendingRestart]:
     """
     One `mastodon-streaming@PORT` unit per port of the model (nginx balances them with least_conn),
@@ -57,10 +64,26 @@ def streaming(fleet: Fleet, host: Host, application: Application) -> list[Pendin
     switched = changed([application.switch] if application.switch else [])
     pending = []
     for port in host.streaming.ports:
-        service = f"mastodon-streaming@{port}.service"
+        service = instance_service(port)
         enable_service(service)
         owed = restart_needed(service, configuration_changed, inputs)
         pending.append(PendingRestart(service, owed))
         # `live` moved: restart only if the streaming code it runs is newer than the process.
         pending.append(PendingRestart(service, switched, only_if=stale_check(service, [code])))
     return pending
+
+
+def _start(run: Run) -> None:
+    if run.host.streaming:
+        assert run.application is not None
+        run.pending += streaming(run.fleet, run.host, run.application)
+
+
+COMPONENT = Component(
+    name="streaming",
+    applies=with_role(Role.app),
+    files=files_for,
+    openings=firewall_rules,
+    services=services,
+    steps={Stage.START: _start},
+)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pyinfra.api.operation import OperationMeta
-from pyinfra.operations import server
 
 from mastofleet.deploys.mastodon import JEMALLOC, Application, bundle_command
+from mastofleet.deploys.release import PendingRestart as PendingRestart
 from mastofleet.metrics_endpoints import host_endpoints
 from mastofleet.model import Fleet, Host
-from mastofleet.operations import changed, enable_service, restart_command, restart_needed
+from mastofleet.operations import changed, enable_service, restart_needed
 
 SYSTEMD_DIRECTORY = "/etc/systemd/system"
 
@@ -29,29 +27,6 @@ def unit_context(fleet: Fleet, host: Host, **extra: Any) -> dict[str, Any]:
         "metrics_endpoint": metrics,
         **extra,
     }
-
-
-@dataclass(frozen=True)
-class PendingRestart:
-    """A unit to restart later (by the rollout, behind the balancer) and the condition to do it.
-
-    `when` is decided by pyinfra as the run goes; `only_if`, a shell check that prints `stale`,
-    is decided on the host at that moment (for what only the host can know then).
-    """
-
-    service: str
-    when: Callable[[], bool]
-    only_if: str | None = None
-
-    def command(self) -> str:
-        if self.only_if is None:
-            return restart_command(self.service)
-        return f'if [ -n "$({self.only_if})" ]; then {restart_command(self.service)}; fi'
-
-    def perform(self) -> OperationMeta:
-        return server.shell(
-            name=f"Restart {self.service} for its new code or configuration", commands=[self.command()], _if=self.when
-        )
 
 
 def start_units(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pyinfra.api import deploy
-
+from mastofleet.config_file import ConfigFile, SecretValues
+from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.deploys.mastodon import Application
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY, PendingRestart, start_units, unit_context
-from mastofleet.files import ConfigFile, SecretValues
-from mastofleet.firewall import Opening, from_roles
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import put_files
+from mastofleet.openings import Opening, from_roles
+from mastofleet.operations import put_files, role_deploy
 from mastofleet.templating import render
+
+SERVICE = "mastodon-web.service"
 
 
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
@@ -18,7 +19,7 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
         return []
     return [
         ConfigFile(
-            f"{SYSTEMD_DIRECTORY}/mastodon-web.service",
+            f"{SYSTEMD_DIRECTORY}/{SERVICE}",
             render("systemd/mastodon-web.service.j2", **unit_context(fleet, host, web=host.web)),
         )
     ]
@@ -30,7 +31,7 @@ def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
     return [Opening("puma", host.web.port, from_roles(fleet, Role.lb, Role.edge))]
 
 
-@deploy("Mastodon web")
+@role_deploy("Mastodon web")
 def web(fleet: Fleet, host: Host, application: Application) -> list[PendingRestart]:
     """
     Run Puma with WEB_CONCURRENCY processes x MAX_THREADS threads from the model, on the host's
@@ -39,4 +40,20 @@ def web(fleet: Fleet, host: Host, application: Application) -> list[PendingResta
     """
     rendered = files_for(fleet, host, SecretValues())
     units = put_files(rendered)
-    return start_units(["mastodon-web.service"], units, [item.path for item in rendered], application)
+    return start_units([SERVICE], units, [item.path for item in rendered], application)
+
+
+def _start(run: Run) -> None:
+    if run.host.web:
+        assert run.application is not None
+        run.pending += web(run.fleet, run.host, run.application)
+
+
+COMPONENT = Component(
+    name="web",
+    applies=with_role(Role.app),
+    files=files_for,
+    openings=firewall_rules,
+    services=lambda fleet, host: [SERVICE] if host.web else [],
+    steps={Stage.START: _start},
+)

@@ -19,7 +19,8 @@ def firewalled(any_host: Target, fleet) -> Target:  # type: ignore[no-untyped-de
 
 
 def test_firewall_files(firewalled: Target, fleet) -> None:  # type: ignore[no-untyped-def]
-    assert_files_as_rendered(firewalled, firewall.files_for(fleet, firewalled.model, SecretValues()))
+    openings = rules.openings(fleet, firewalled.model)
+    assert_files_as_rendered(firewalled, firewall.files_for(fleet, firewalled.model, SecretValues(), openings))
 
 
 def test_firewall_unit_loads_it_at_boot(firewalled: Target) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fleet_builder import APP_HOSTS, REPO, SECRET_NAMES, addresses, build, default_fleet_data, group_data
 
-from mastofleet.deploys import base, firewall, operators
+from mastofleet.deploys import base, operators, registry
 from mastofleet.files import SecretValues
 from mastofleet.problems import Problem
 from mastofleet.secrets_reference import MASTODON_SECRETS, environment_variable
@@ -148,8 +148,8 @@ def base_files() -> set[str]:
     host = fleet.host("esme")
     return {
         item.path.lstrip("/")
-        for role in (base, operators, firewall)
-        for item in role.files_for(fleet, host, SecretValues())
+        for role in (base.COMPONENT, operators.COMPONENT, registry.by_name("firewall"))
+        for item in role.files(fleet, host, SecretValues())
     }
 
 

@@ -13,8 +13,10 @@ from fleet_builder import SECRET_NAMES, build, default_fleet_data, host_data
 from plans import plan_host
 from pyinfra.api import FileUploadCommand
 
-from mastofleet import deploys, firewall
+from mastofleet import firewall
 from mastofleet.deploys import firewall as firewall_role
+from mastofleet.deploys import registry
+from mastofleet.deploys.component import Component, everywhere
 from mastofleet.files import SecretValues
 from mastofleet.model import Role
 
@@ -96,19 +98,21 @@ def test_a_new_app_host_is_let_in_to_the_database_on_the_next_deploy() -> None:
 
 
 def test_a_role_adds_its_ports_by_declaring_them(fleet, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    """How another role (an exporter, say) opens a port: one entry in ROLE_FIREWALL, no central table."""
+    """How another role (an exporter, say) opens a port: its component declares it, no central table."""
 
     def exporter(fleet, host):  # type: ignore[no-untyped-def]
         return [firewall.Opening("node exporter", 9100, firewall.from_roles(fleet, Role.lb))]
 
-    monkeypatch.setattr(deploys, "ROLE_FIREWALL", [*deploys.ROLE_FIREWALL, (lambda fleet, host: True, exporter)])
+    added = Component(name="exporter", applies=everywhere, openings=exporter)
+    monkeypatch.setattr(registry, "COMPONENTS", (*registry.COMPONENTS, added))
     assert opened(fleet, "freud")[9100] == {"nixie"}
     nixie = fleet.host("nixie").private_address
     assert f"ip saddr {nixie}/32 tcp dport 9100" in {rule.match for rule in firewall.rules(fleet, fleet.host("freud"))}
 
 
 def table(fleet, name: str) -> str:  # type: ignore[no-untyped-def]
-    return firewall_role.files_for(fleet, fleet.host(name), SecretValues())[0].content
+    host = fleet.host(name)
+    return firewall_role.files_for(fleet, host, SecretValues(), firewall.openings(fleet, host))[0].content
 
 
 def nft_check(text: str, tmp_path) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
