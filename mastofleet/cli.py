@@ -32,6 +32,15 @@ def _render(arguments: argparse.Namespace) -> int:
     from mastofleet.render import render_fleet
 
     fleet, _ = load_fleet(arguments.inventory)
+    if arguments.diagram:
+        from mastofleet.diagram import write_diagram
+
+        write_diagram(fleet, Path(arguments.diagram))
+        print(f"drew {len(fleet.hosts)} hosts into {arguments.diagram}")
+        if arguments.output is None:
+            return 0
+    if arguments.output is None:
+        raise InventoryError("render needs an output directory, or --diagram FILE.svg")
     written = render_fleet(fleet, Path(arguments.output))
     print(f"wrote {len(written)} files for {len(fleet.hosts)} hosts into {arguments.output} (secrets masked)")
     return 0
@@ -142,7 +151,8 @@ def parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser("render", help="write every file the deploy would put on every host")
     render.add_argument("inventory")
-    render.add_argument("output")
+    render.add_argument("output", nargs="?", help="directory for every host's files")
+    render.add_argument("--diagram", metavar="FILE.svg", help="draw the fleet as SVG with Graphviz (docs/fleet.svg)")
     render.set_defaults(handler=_render)
 
     deploy = commands.add_parser("deploy", help="validate, then run deploy.py on the fleet and record the run")
