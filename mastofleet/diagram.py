@@ -106,8 +106,10 @@ def _to_whole_network(found: dict[tuple[str, str], dict[str, set[int]]], nodes: 
     """A service that an outside source reaches on every group (SSH, say) becomes one edge to the network."""
     for source in (INTERNET, OPERATORS):
         reached = [found.get((source, node), {}) for node in nodes]
+        if len(nodes) < 2:
+            return
         common = {name: ports for name, ports in reached[0].items() if all(other.get(name) == ports for other in reached)}
-        if len(nodes) < 2 or not common:
+        if not common:
             continue
         for node in nodes:
             for name in common:
@@ -168,13 +170,13 @@ def _host_node(fleet: Fleet, host: Host, with_roles: bool) -> str:
     subtitle = f"{host.private_address}" + (f" · {' · '.join(sorted(map(str, host.roles)))}" if with_roles else "")
     rows = [(host.name, "title"), (subtitle, "small")] + [(line, "") for line in service_lines(fleet, host)]
     style = ', style="rounded,dashed", color="#999999"' if host.has(Role.retired) else ""
-    return f"    {host.name} [label={_html_label(rows)}{style}];"
+    return f"    {_quote(host.name)} [label={_html_label(rows)}{style}];"
 
 
 def _group_lines(fleet: Fleet, group: Group) -> list[str]:
     if len(group.hosts) == 1:
         return [_host_node(fleet, group.hosts[0], with_roles=True)]
-    lines = [f"    subgraph {group.node} {{", f"      label={_quote(', '.join(group.roles) + ' hosts')};"]
+    lines = [f"    subgraph {_quote(group.node)} {{", f"      label={_quote(', '.join(group.roles) + ' hosts')};"]
     lines += ['      style="rounded,filled"; fillcolor="#eef3fb"; color="#8aa4cc";']
     lines += ["  " + _host_node(fleet, host, with_roles=False) for host in group.hosts]
     return lines + ["    }"]
@@ -189,16 +191,17 @@ def _edge_line(source: str, target: str, services: dict[str, set[int]], anchors:
     label = _edge_label(services) + ("\\n(every host)" if target == PRIVATE_NETWORK else "")
     attributes = [f'label="{label}"']
     if source.startswith("cluster_"):
-        attributes.append(f"ltail={source}")
+        attributes.append(f"ltail={_quote(source)}")
     if target.startswith("cluster_"):
-        attributes.append(f"lhead={target}")
+        attributes.append(f"lhead={_quote(target)}")
     if target in OUTSIDE_STORES:
         attributes.append("style=dashed")
     if source == OPERATORS or set(services) == {"metrics"}:
         # Administration and scraping reach everything: drawn lighter and left out of the layout's ranks,
         # so the picture reads from the internet through the balancers to the app and its stores.
         attributes += ["constraint=false", 'color="#aaaaaa"', 'fontcolor="#777777"']
-    return f"  {anchors.get(source, source)} -> {anchors.get(target, target)} [{', '.join(attributes)}];"
+    # Quoted: host names may hold hyphens, which a bare Graphviz name may not.
+    return f"  {_quote(anchors.get(source, source))} -> {_quote(anchors.get(target, target))} [{', '.join(attributes)}];"
 
 
 def _outside_nodes(fleet: Fleet) -> list[str]:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fleet_builder import REPO
+from fleet_builder import REPO, build, default_fleet_data
 
 from mastofleet.diagram import diagram_digest, diagram_dot, render_svg
 
@@ -51,22 +51,32 @@ def test_the_text_is_the_same_every_time(hetzner_fleet) -> None:
 def test_every_host_is_drawn_with_its_services(hetzner_fleet) -> None:
     text = diagram_dot(hetzner_fleet)
     for host in hetzner_fleet.hosts:
-        assert f"    {host.name} [label=<" in text
+        assert f'    "{host.name}" [label=<' in text
     assert "postgresql@17-main" in text
     assert "sidekiq: default, ingress, scheduler" in text
-    assert "subgraph cluster_app {" in text  # the three app hosts are one group
+    assert 'subgraph "cluster_app" {' in text  # the three app hosts are one group
 
 
 def test_connections_are_drawn_between_roles_from_the_firewall(hetzner_fleet) -> None:
     edges = [line.strip() for line in diagram_dot(hetzner_fleet).splitlines() if " -> " in line]
     # One line from the app group to the db host, not one per app host.
-    assert [edge for edge in edges if edge.startswith("freud -> nixie")] == [
-        'freud -> nixie [label="pgbouncer 6432\\npostgresql 5432\\nredis 6379", ltail=cluster_app];'
+    assert [edge for edge in edges if edge.startswith('"freud" -> "nixie"')] == [
+        '"freud" -> "nixie" [label="pgbouncer 6432\\npostgresql 5432\\nredis 6379", ltail="cluster_app"];'
     ]
-    assert not [edge for edge in edges if edge.startswith(("fritz ->", "franz ->"))]
-    assert 'internet -> esme [label="edge 80, 443"];' in edges
-    assert 'internet -> nixie [label="nginx 80, 443"];' in edges
-    assert any(edge.startswith('operators -> nixie [label="ssh 22\\n(every host)", lhead=cluster_private') for edge in edges)
+    assert not [edge for edge in edges if edge.startswith(('"fritz" ->', '"franz" ->'))]
+    assert '"internet" -> "esme" [label="edge 80, 443"];' in edges
+    assert '"internet" -> "nixie" [label="nginx 80, 443"];' in edges
+    ssh = '"operators" -> "nixie" [label="ssh 22\\n(every host)", lhead="cluster_private"'
+    assert any(edge.startswith(ssh) for edge in edges)
+
+
+def test_a_host_name_with_a_hyphen_is_drawn() -> None:
+    hosts, common = default_fleet_data()
+    for host in hosts:
+        if host["name"] == "esme":
+            host["name"] = "edge-1"
+    svg = render_svg(diagram_dot(build(hosts, common)))
+    assert "edge&#45;1" in svg  # Graphviz writes "-" as &#45; in SVG text
 
 
 def test_render_draws_the_picture_without_an_output_directory(tmp_path: Path) -> None:
