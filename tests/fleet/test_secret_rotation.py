@@ -8,7 +8,7 @@ them; nothing here prints one.
 
 A rotation is not free of errors: between the server taking the new password and an app host's
 restart, that host's *new* connections still use the old one (its open ones keep working). The
-errors seen under load are printed, not asserted away; README "Rotating a password" has figures.
+errors seen under load are printed, not asserted away; docs/runbooks/secrets.md has figures.
 """
 
 from __future__ import annotations
