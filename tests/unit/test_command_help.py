@@ -40,7 +40,7 @@ EXPECTED: dict[tuple[str, ...], list[str]] = {
         "local",
     ],
     ("check",): INVENTORY,
-    ("render",): ["inventory", "output"],
+    ("render",): ["inventory", "output", "--diagram"],
     ("deploy",): ["inventory", "--data", "--limit", "--force-disk"],
     ("upgrade",): ["inventory", "--version", "--code", "--data"],
     ("rollback",): ["inventory", "--data"],
