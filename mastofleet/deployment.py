@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 
-from pyinfra import context
 from pyinfra import host as current_host
 from pyinfra import inventory as current_inventory
 from pyinfra.api.exceptions import PyinfraError
@@ -23,7 +20,6 @@ from mastofleet.problems import FleetError, InventoryError
 from mastofleet.secrets import SecretError, SecretStore
 
 ROLLBACK_RELEASE = "mastofleet_release"  # --data: deploy this already prepared release (a rollback)
-_RANKS = (len(Stage) + 2) * (len(registry.COMPONENTS) + 1)  # more than any rank `_ordered` is given
 
 
 @cache
@@ -73,17 +69,18 @@ def deploy_current_host() -> None:
         rollback_release=current_host.data.get(ROLLBACK_RELEASE),
     )
     components = registry.on_host(fleet, host)
-    slots = len(registry.COMPONENTS) + 1  # each role's step, then the stage's meeting point
-    for stage in Stage:
-        for position, component in enumerate(registry.COMPONENTS):
+    # pyinfra tells operations apart, and matches them across hosts, by the line numbers of their
+    # call stacks; every step below is called from one line, so the loop positions (stage, then
+    # registry order), which pyinfra adds to an operation's identity, keep two roles' operations
+    # apart and a meeting point the same operation on every host. They live on the host, not in
+    # pyinfra's shared state: the CLI plans the hosts concurrently, in greenlets.
+    for stage in current_host.loop(Stage):
+        for component in current_host.loop(registry.COMPONENTS):
             step = component.steps.get(stage)
             if step is not None and component in components:
-                with _ordered(stage * slots + position):
-                    step(run)
-        with _ordered(stage * slots + slots - 1):
-            _meeting_point(stage, run)
-    with _ordered((len(Stage) + 1) * slots):
-        run_record.record_on_host()
+                step(run)
+        _meeting_point(stage, run)
+    run_record.record_on_host()
 
 
 def _meeting_point(stage: Stage, run: Run) -> None:
@@ -93,19 +90,3 @@ def _meeting_point(stage: Stage, run: Run) -> None:
         every_host_reached(name="PostgreSQL and Redis are ready", point="data services deployed")
     elif stage is Stage.START:
         rollout.one_host_at_a_time(run.fleet, run.host, run.pending)
-
-
-@contextmanager
-def _ordered(rank: int) -> Iterator[None]:
-    """pyinfra's CLI orders the operations of different hosts, and tells them apart, by the line
-    numbers of their call stacks, led by the deploy file's number. Every role's step is called from
-    one line, so lead with the step's rank in the choreography instead (stage, then registry order):
-    the order across hosts stays the written one, and two roles' operations never share a hash."""
-    state = context.state
-    file_number = state.current_op_file_number
-    state.current_op_file_number = file_number * _RANKS + rank
-    try:
-        yield
-    finally:
-        state.current_op_file_number = file_number
-

@@ -208,6 +208,15 @@ def stop(name: str, timeout: float = SHUTDOWN_TIMEOUT_SECONDS) -> bool:
     return False
 
 
+def power_cut(name: str) -> None:
+    """Stop the host at once, as a power cut would: for a host whose state is thrown away anyway
+    (a restore), waiting for a clean shutdown (Sidekiq's stop timeout, for one) buys nothing."""
+    files = machine_files(name)
+    if files.directory.exists():
+        files.stop_flag.touch()
+    _kill_all(name)
+
+
 def _wait_gone(name: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

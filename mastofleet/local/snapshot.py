@@ -5,8 +5,9 @@ base and a new, empty upper dir) and keeps a copy of the files of the state dire
 changes. Restoring empties the upper dir again and boots the host: whatever happened since is
 gone, and nothing was copied. (ext4, where the local fleet lives here, has no reflinks, and hard
 links would not do: PostgreSQL and Redis write their files in place, so a linked copy would
-change with the host.) The hosts are powered off cleanly for both, so the layers hold what a
-clean shutdown leaves, as after a reboot.
+change with the host.) A snapshot powers the hosts off cleanly, so its layers hold what a clean
+shutdown leaves, as after a reboot; a restore cuts their power, since what it throws away needs no
+clean shutdown.
 """
 
 import shutil
@@ -57,11 +58,11 @@ def _push_layer(name: str) -> BootResult:
 
 
 def _drop_upper(name: str) -> BootResult:
-    """Power ``name`` off, empty its upper dir, and boot it on its snapshot layers."""
+    """Cut ``name``'s power, empty its upper dir, and boot it on its snapshot layers."""
     started = time.monotonic()
     files = machine_files(name)
     try:
-        machine.stop(name)
+        machine.power_cut(name)
         remove_tree(files.upper)
         files.upper.mkdir()
         return _boot_again(name, started)
