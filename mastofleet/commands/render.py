@@ -15,8 +15,8 @@ def register(subcommands: Subcommands) -> None:
 
 
 def handle(arguments: argparse.Namespace) -> int:
-    from mastofleet.fleet import load_fleet
-    from mastofleet.render import render_fleet
+    from mastofleet.plan.render import render_fleet
+    from mastofleet.project.fleet import load_fleet
 
     fleet, _ = load_fleet(arguments.inventory)
     written = render_fleet(fleet, Path(arguments.output))

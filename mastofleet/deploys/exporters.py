@@ -4,7 +4,7 @@ node_exporter everywhere (with a textfile collector fed by a timer: the nftables
 TLS certificates' expiry), postgres_exporter and pgbouncer_exporter on db hosts, redis_exporter on
 hosts running Redis (one exporter scraping each of the host's Redis servers), and on lb and edge hosts nginx's stub_status (loopback) read by the nginx exporter plus
 mtail counting answers and upstream errors in a metrics log. Which host gets what, and where it
-listens, comes from `mastofleet.metrics_endpoints`; Mastodon's own exporter is `mastodon_exporter`.
+listens, comes from `mastofleet.views.metrics_endpoints`; Mastodon's own exporter is `mastodon_exporter`.
 """
 
 from __future__ import annotations
@@ -16,16 +16,23 @@ from pyinfra import host as current_host
 from pyinfra.api import FactBase
 from pyinfra.operations import apt, files, postgres, server
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, Run, Stage, everywhere, in_service
-from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, redis_target, runs_nginx
+from mastofleet.deploys.operations import (
+    as_user,
+    changed,
+    install_without_starting,
+    put_files,
+    role_deploy,
+    service_running,
+)
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import Opening, from_roles
-from mastofleet.operations import as_user, changed, install_without_starting, put_files, role_deploy, service_running
-from mastofleet.redis_servers import servers_on
-from mastofleet.replication import upstream_of
-from mastofleet.secrets_reference import secret_name
-from mastofleet.templating import render
+from mastofleet.model.secrets_reference import secret_name
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import MetricsEndpoint, host_endpoints, redis_target, runs_nginx
+from mastofleet.views.openings import Opening, from_roles
+from mastofleet.views.redis_servers import servers_on
+from mastofleet.views.replication import upstream_of
+from mastofleet.views.templating import render
 
 TEXTFILE_DIRECTORY = "/var/lib/prometheus/node-exporter"
 TEXTFILE_SCRIPT = "/usr/local/lib/mastofleet/textfile-metrics"

@@ -9,20 +9,20 @@ from pyinfra import host as current_host
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files, server, systemd
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, Run, Stage, with_role
-from mastofleet.metrics_endpoints import (
+from mastofleet.deploys.operations import changed, install_without_starting, put_files, role_deploy, service_running
+from mastofleet.model import Fleet, Host, Role
+from mastofleet.model.secrets_reference import secret_name
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import (
     ALERTMANAGER_PORT,
     PROMETHEUS_PORT,
     MetricsEndpoint,
     host_endpoints,
     metrics_endpoints,
 )
-from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import Opening, from_operators
-from mastofleet.operations import changed, install_without_starting, put_files, role_deploy, service_running
-from mastofleet.secrets_reference import secret_name
-from mastofleet.templating import render
+from mastofleet.views.openings import Opening, from_operators
+from mastofleet.views.templating import render
 
 PROMETHEUS_ARGUMENTS = "/etc/default/prometheus"
 PROMETHEUS_CONFIGURATION = "/etc/prometheus/prometheus.yml"

@@ -1,8 +1,8 @@
 """Every role, once, in order: the only place that says which roles exist.
 
 The order is the deploy's within each stage, the order of a host's files and of its firewall
-rules. `render` (`mastofleet.files`), the deploy (`mastofleet.deployment`), the firewall
-(`mastofleet.firewall`), and `status`/`doctor` (`mastofleet.services`) read it. Roles never
+rules. `render` (`mastofleet.plan.files`), the deploy (`mastofleet.runtime.deployment`), the firewall
+(`mastofleet.plan.firewall`), and `status`/`doctor` (`mastofleet.plan.services`) read it. Roles never
 import it: the two that need every role's openings (firewall, retirement) are handed `openings`.
 """
 
@@ -33,7 +33,7 @@ from mastofleet.deploys import (
 )
 from mastofleet.deploys.component import Component
 from mastofleet.model import Fleet, Host
-from mastofleet.openings import Opening
+from mastofleet.views.openings import Opening
 
 
 def openings(fleet: Fleet, host: Host) -> list[Opening]:

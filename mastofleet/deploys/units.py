@@ -7,10 +7,10 @@ from typing import Any
 from pyinfra.api.operation import OperationMeta
 
 from mastofleet.deploys.mastodon import JEMALLOC, Application, bundle_command
+from mastofleet.deploys.operations import changed, enable_service, restart_needed
 from mastofleet.deploys.release import PendingRestart as PendingRestart
-from mastofleet.metrics_endpoints import host_endpoints
 from mastofleet.model import Fleet, Host
-from mastofleet.operations import changed, enable_service, restart_needed
+from mastofleet.views.metrics_endpoints import host_endpoints
 
 SYSTEMD_DIRECTORY = "/etc/systemd/system"
 

@@ -15,9 +15,9 @@ from conftest import fleet_under_test
 from infra_support import Site, Target, assert_active_and_enabled, assert_files_as_rendered, assert_listening_only
 
 from mastofleet.deploys import exporters, mastodon_exporter
-from mastofleet.files import SecretValues
-from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, metrics_endpoints, runs_nginx
-from mastofleet.services import METRICS_SERVICES
+from mastofleet.plan.files import SecretValues
+from mastofleet.plan.services import METRICS_SERVICES
+from mastofleet.views.metrics_endpoints import MetricsEndpoint, host_endpoints, metrics_endpoints, runs_nginx
 
 # Sidekiq's process registry forgets a process whose heartbeat key (this TTL) expired.
 SIDEKIQ_HEARTBEAT_SECONDS = 60

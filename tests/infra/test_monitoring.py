@@ -10,8 +10,8 @@ import pytest
 from infra_support import Target, assert_active_and_enabled, assert_files_as_rendered, assert_listening_only
 
 from mastofleet.deploys import monitoring
-from mastofleet.files import SecretValues
-from mastofleet.metrics_endpoints import ALERTMANAGER_PORT, PROMETHEUS_PORT, metrics_endpoints
+from mastofleet.plan.files import SecretValues
+from mastofleet.views.metrics_endpoints import ALERTMANAGER_PORT, PROMETHEUS_PORT, metrics_endpoints
 
 ALERTMANAGER_CLUSTER_PORT = 9094  # gossip between Alertmanagers: off (a single monitor host)
 

@@ -24,11 +24,11 @@ from fleet_builder import APP_HOSTS, SECRET_NAMES, build, default_fleet_data, pr
 from test_rendered_files import require
 
 from mastofleet.deploys import exporters, mastodon_exporter, monitoring
-from mastofleet.environment import environment_keys, render_environment
-from mastofleet.files import SecretValues, host_files
-from mastofleet.metrics_endpoints import exporter_ports, metrics_endpoints
 from mastofleet.model import DEFAULT_SIDEKIQ_LATENCY
-from mastofleet.templating import render
+from mastofleet.plan.files import SecretValues, host_files
+from mastofleet.views.environment import environment_keys, render_environment
+from mastofleet.views.metrics_endpoints import exporter_ports, metrics_endpoints
+from mastofleet.views.templating import render
 
 PROMTOOL_TESTS = Path(__file__).with_name("promtool")
 ALERT = re.compile(r"^\s+- alert: (\w+)$", re.M)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.redis_servers import servers_on
+from mastofleet.views.redis_servers import servers_on
 
 # The exporters' usual ports (Prometheus' default port allocations).
 NODE_EXPORTER_PORT = 9100
