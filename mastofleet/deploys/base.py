@@ -8,6 +8,7 @@ from mastofleet.deploys.component import Component, Run, Stage, everywhere, in_s
 from mastofleet.deploys.operations import changed, put_files, role_deploy
 from mastofleet.model import Fleet, Host
 from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import node_endpoints
 from mastofleet.views.openings import Opening, from_operators
 from mastofleet.views.templating import render
 
@@ -76,4 +77,5 @@ COMPONENT = Component(
     files=files_for,
     openings=firewall_rules,
     steps={Stage.SYSTEM: _system},
+    metrics=node_endpoints,
 )

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from mastofleet.deploys.release import Application, PendingRestart, Prepared
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.views.config_file import ConfigFile, RoleFiles, SecretValues
+from mastofleet.views.metrics_endpoints import MetricsOf, no_metrics
 from mastofleet.views.openings import FirewallRules, Opening
 
 Applies = Callable[[Fleet, Host], bool]
@@ -86,6 +87,7 @@ class Component:
     files: RoleFiles = no_files
     openings: FirewallRules = no_openings
     services: Services = no_services
+    metrics: MetricsOf = no_metrics  # what Prometheus scrapes of it (`mastofleet.views.metrics_endpoints`)
     steps: Mapping[Stage, Step] = field(default_factory=lambda: MappingProxyType({}))
 
 

@@ -18,6 +18,7 @@ from mastofleet.deploys.nginx import certificate_paths, ensure_certificate
 from mastofleet.deploys.operations import changed, put_files, role_deploy, service_running
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import nginx_endpoints
 from mastofleet.views.openings import ANYWHERE, Opening
 from mastofleet.views.templating import render
 
@@ -110,4 +111,5 @@ COMPONENT = Component(
     openings=firewall_rules,
     services=lambda fleet, host: ["nginx.service"],
     steps={Stage.PERIPHERY: _periphery},
+    metrics=nginx_endpoints,
 )

@@ -11,6 +11,7 @@ from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.deploys.operations import changed, put_files, restart_command, role_deploy, service_running
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import nginx_endpoints
 from mastofleet.views.openings import ANYWHERE, Opening
 from mastofleet.views.templating import render
 
@@ -249,4 +250,5 @@ COMPONENT = Component(
     openings=firewall_rules,
     services=lambda fleet, host: ["nginx.service"],
     steps={Stage.BALANCE: _balance},
+    metrics=nginx_endpoints,
 )

@@ -10,6 +10,7 @@ from mastofleet.deploys.operations import changed, put_files, role_deploy, servi
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.model.secrets_reference import secret_name
 from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import pgbouncer_endpoints
 from mastofleet.views.openings import Opening, from_roles
 from mastofleet.views.templating import render
 
@@ -85,4 +86,5 @@ COMPONENT = Component(
     openings=firewall_rules,
     services=lambda fleet, host: [SERVICE],
     steps={Stage.DATABASE: _database},
+    metrics=pgbouncer_endpoints,
 )

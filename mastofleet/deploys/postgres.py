@@ -20,6 +20,7 @@ from mastofleet.deploys.postgres_cluster import hba_path as hba_path
 from mastofleet.model import Fleet, Host, Postgres, Role
 from mastofleet.model.secrets_reference import secret_name
 from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import postgres_endpoints
 from mastofleet.views.openings import Opening, from_roles
 from mastofleet.views.replication import SLOT_PREFIX, replica_slots, upstream_of
 from mastofleet.views.templating import render
@@ -290,4 +291,5 @@ COMPONENT = Component(
     openings=firewall_rules,
     services=_services,
     steps={Stage.DATABASE: _database},
+    metrics=postgres_endpoints,
 )

@@ -16,6 +16,7 @@ from mastofleet.deploys.operations import changed, put_files, role_deploy, servi
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.model.secrets_reference import secret_name
 from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import redis_endpoints
 from mastofleet.views.openings import Opening, from_roles
 from mastofleet.views.redis_servers import PURPOSES, REDIS_ROLES, RedisServer, servers_on
 from mastofleet.views.templating import render
@@ -145,4 +146,5 @@ COMPONENT = Component(
     openings=firewall_rules,
     services=services,
     steps={Stage.SERVICES: _services},
+    metrics=redis_endpoints,
 )

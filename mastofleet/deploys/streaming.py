@@ -8,6 +8,7 @@ from mastofleet.deploys.operations import changed, enable_service, put_files, re
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY, PendingRestart, unit_context
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import streaming_endpoints
 from mastofleet.views.openings import Opening, from_roles
 from mastofleet.views.templating import render
 
@@ -86,4 +87,5 @@ COMPONENT = Component(
     openings=firewall_rules,
     services=services,
     steps={Stage.START: _start},
+    metrics=streaming_endpoints,
 )

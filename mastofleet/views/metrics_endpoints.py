@@ -1,5 +1,6 @@
-"""Every metrics endpoint of the fleet, from the model: what Prometheus scrapes and what the
-firewall must open to the monitor host.
+"""The metrics endpoints each role declares (its `metrics`, see `mastofleet.deploys.component`):
+what Prometheus scrapes and what the firewall must open to the monitor host. `mastofleet.plan.metrics`
+gathers them from the roles of each host.
 
 Each endpoint listens on its host's private address only. A host gets exporters for what it runs:
 node_exporter everywhere, PostgreSQL (and PgBouncer) on db hosts, every Redis server, nginx and
@@ -9,6 +10,7 @@ hosts, Prometheus (and Alertmanager) on the monitor host. Without a monitor host
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -61,73 +63,100 @@ class MetricsEndpoint:
         return f"http://{self.target}{self.path}" + (f"?{query}" if query else "")
 
 
+MetricsOf = Callable[[Fleet, Host], list[MetricsEndpoint]]
+
+
 def runs_nginx(host: Host) -> bool:
     return host.has(Role.lb) or host.has(Role.edge)
 
 
-def host_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
-    """The endpoints of one host, in a stable order."""
-    if fleet.monitor_host is None or host.has(Role.retired):
-        return []  # a retired host is on its way out: nothing to scrape, nothing to deploy there
+def scraped(fleet: Fleet, host: Host) -> bool:
+    """Only with a monitor host; a retired host is on its way out: nothing to scrape, nothing to deploy there."""
+    return fleet.monitor_host is not None and not host.has(Role.retired)
+
+
+def _endpoints(fleet: Fleet, host: Host, *jobs: tuple[int, str, str]) -> list[MetricsEndpoint]:
+    """The (port, job, purpose) endpoints at the host's private address, when the fleet is scraped."""
+    if not scraped(fleet, host):
+        return []
+    return [MetricsEndpoint(host.name, str(host.private_address), port, job, purpose) for port, job, purpose in jobs]
+
+
+def node_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
+    return _endpoints(fleet, host, (NODE_EXPORTER_PORT, "node", "node_exporter: disks, filesystems, load, memory"))
+
+
+def postgres_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
+    return _endpoints(
+        fleet, host, (POSTGRES_EXPORTER_PORT, "postgres", "postgres_exporter: connections, WAL, replication")
+    )
+
+
+def pgbouncer_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
+    return _endpoints(fleet, host, (PGBOUNCER_EXPORTER_PORT, "pgbouncer", "pgbouncer_exporter: pools and clients"))
+
+
+def redis_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
+    """Every Redis server of the host (the main one, and the cache and Sidekiq ones when split),
+    each scraped through the host's one redis_exporter."""
+    if not scraped(fleet, host):
+        return []
     address = str(host.private_address)
-
-    def endpoint(port: int, job: str, purpose: str) -> MetricsEndpoint:
-        return MetricsEndpoint(host.name, address, port, job, purpose)
-
-    endpoints = [endpoint(NODE_EXPORTER_PORT, "node", "node_exporter: disks, filesystems, load, memory")]
-    if host.has(Role.db) or host.has(Role.db_replica):
-        endpoints.append(
-            endpoint(POSTGRES_EXPORTER_PORT, "postgres", "postgres_exporter: connections, WAL, replication")
+    return [
+        MetricsEndpoint(
+            host.name,
+            address,
+            REDIS_EXPORTER_PORT,
+            "redis",
+            f"redis_exporter: the {server.purpose.name} Redis ({server.purpose.what}): memory, clients",
+            path="/scrape",
+            params=(("target", redis_target(server.settings.port)),),
+            instance_address=f"{address}:{server.settings.port}",
+            labels=(
+                ("redis", server.purpose.name),
+                ("evicting", "no" if server.eviction_policy == "noeviction" else "yes"),
+            ),
         )
-        if fleet.pgbouncer.enabled:
-            endpoints.append(endpoint(PGBOUNCER_EXPORTER_PORT, "pgbouncer", "pgbouncer_exporter: pools and clients"))
-    for server in servers_on(fleet, host):  # the main Redis, and the cache and Sidekiq ones when split
-        port = server.settings.port
-        endpoints.append(
-            MetricsEndpoint(
-                host.name,
-                address,
-                REDIS_EXPORTER_PORT,
-                "redis",
-                f"redis_exporter: the {server.purpose.name} Redis ({server.purpose.what}): memory, clients",
-                path="/scrape",
-                params=(("target", redis_target(port)),),
-                instance_address=f"{address}:{port}",
-                labels=(
-                    ("redis", server.purpose.name),
-                    ("evicting", "no" if server.eviction_policy == "noeviction" else "yes"),
-                ),
-            )
-        )
-    if runs_nginx(host):
-        endpoints.append(endpoint(NGINX_EXPORTER_PORT, "nginx", "nginx exporter: stub_status connections"))
-        endpoints.append(endpoint(NGINX_LOG_EXPORTER_PORT, "nginx_log", "mtail: nginx responses and upstream errors"))
-    if host.has(Role.app):
-        endpoints.append(endpoint(MASTODON_EXPORTER_PORT, "mastodon", "Mastodon's exporter: Sidekiq queues, Puma"))
-        if host.streaming:
-            endpoints += [
-                endpoint(port, "streaming", f"mastodon-streaming@{port} /metrics") for port in host.streaming.ports
-            ]
-    if host.has(Role.monitor):
-        endpoints.append(endpoint(PROMETHEUS_PORT, "prometheus", "Prometheus itself"))
-        if fleet.monitoring.alertmanager.enabled:
-            endpoints.append(endpoint(ALERTMANAGER_PORT, "alertmanager", "Alertmanager"))
-    return endpoints
+        for server in servers_on(fleet, host)
+    ]
+
+
+def nginx_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
+    return _endpoints(
+        fleet,
+        host,
+        (NGINX_EXPORTER_PORT, "nginx", "nginx exporter: stub_status connections"),
+        (NGINX_LOG_EXPORTER_PORT, "nginx_log", "mtail: nginx responses and upstream errors"),
+    )
+
+
+def mastodon_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
+    return _endpoints(fleet, host, (MASTODON_EXPORTER_PORT, "mastodon", "Mastodon's exporter: Sidekiq queues, Puma"))
+
+
+def streaming_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
+    ports = host.streaming.ports if host.streaming else []
+    return _endpoints(fleet, host, *((port, "streaming", f"mastodon-streaming@{port} /metrics") for port in ports))
+
+
+def monitor_endpoints(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
+    alertmanager = [(ALERTMANAGER_PORT, "alertmanager", "Alertmanager")] if fleet.monitoring.alertmanager.enabled else []
+    return _endpoints(fleet, host, (PROMETHEUS_PORT, "prometheus", "Prometheus itself"), *alertmanager)
+
+
+def no_metrics(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
+    return []
+
+
+# The order of a host's endpoints, and of the jobs in prometheus.yml (the roles declare them in registry order).
+JOBS = ("node", "postgres", "pgbouncer", "redis", "nginx", "nginx_log", "mastodon", "streaming", "prometheus", "alertmanager")
+
+
+def in_job_order(endpoints: Iterable[MetricsEndpoint]) -> list[MetricsEndpoint]:
+    """Each endpoint once (nginx serves both the lb and the edge role), job by job, in declared order within a job."""
+    return sorted(dict.fromkeys(endpoints), key=lambda item: JOBS.index(item.job))
 
 
 def redis_target(port: int) -> str:
     """How the host's redis_exporter reaches one of its Redis servers (over loopback)."""
     return f"redis://127.0.0.1:{port}"
-
-
-def metrics_endpoints(fleet: Fleet) -> list[MetricsEndpoint]:
-    """Every endpoint of the fleet: the scrape targets, host by host."""
-    return [item for host in fleet.hosts for item in host_endpoints(fleet, host)]
-
-
-def exporter_ports(fleet: Fleet) -> list[tuple[str, int, str]]:
-    """(host, port, purpose) of every metrics port, once each: the firewall opens each to the monitor host only."""
-    purposes: dict[tuple[str, int], list[str]] = {}
-    for item in metrics_endpoints(fleet):
-        purposes.setdefault((item.host, item.port), []).append(item.purpose)
-    return [(host, port, "; ".join(texts)) for (host, port), texts in purposes.items()]

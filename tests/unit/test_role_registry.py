@@ -18,7 +18,13 @@ from mastofleet.plan.services import expected_services
 
 REPO = Path(__file__).resolve().parents[2]
 # The modules that read the registry (what runs where): nothing else may import it.
-READERS = {"mastofleet.plan.files", "mastofleet.plan.firewall", "mastofleet.plan.services", "mastofleet.runtime.deployment"}
+READERS = {
+    "mastofleet.plan.files",
+    "mastofleet.plan.firewall",
+    "mastofleet.plan.metrics",
+    "mastofleet.plan.services",
+    "mastofleet.runtime.deployment",
+}
 # Role pieces that are not roles: the contract, value types and shared mechanics (pyinfra operations).
 NOT_ROLES = {"component", "registry", "release", "units", "postgres_cluster", "operations"}
 # Templates that several roles share: the Mastodon units' folder (one sandbox block) and the cutover's.
