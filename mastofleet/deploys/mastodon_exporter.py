@@ -50,9 +50,6 @@ def _start(run: Run) -> None:
 
 # Its service is watched with the other metrics services (the exporters component).
 COMPONENT = Component(
-    name="mastodon_exporter",
-    applies=with_role(Role.app),
-    files=files_for,
-    metrics=mastodon_endpoints,
+    name="mastodon_exporter", applies=with_role(Role.app), files=files_for, metrics=mastodon_endpoints,
     steps={Stage.START: _start},
 )
