@@ -5,6 +5,6 @@ then each host gets its roles: base, PostgreSQL and PgBouncer, Redis, the Mastod
 with web, streaming and Sidekiq, and nginx.
 """
 
-from mastofleet.deployment import deploy_current_host
+from mastofleet.runtime.deployment import deploy_current_host
 
 deploy_current_host()

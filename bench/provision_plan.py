@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pyinfra_cli  # noqa: F401 - gevent patches sockets on import; first, as in the CLI
 
-from mastofleet.fleet import load_fleet
 from mastofleet.model import Fleet
+from mastofleet.project.fleet import load_fleet
 from mastofleet.provision.catalogue import catalogue_problems
 from mastofleet.provision.desired import hetzner_spec
 from mastofleet.provision.hetzner_apply import run_steps

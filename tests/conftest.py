@@ -144,6 +144,6 @@ def _restore_after_changes(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def deployed_fleet(first_deploy: DeployResult, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """The validated Fleet model and pyinfra Inventory of the deployed fleet."""
-    from mastofleet.fleet import load_fleet
+    from mastofleet.project.fleet import load_fleet
 
     return load_fleet(request.config.getoption("--inventory"))

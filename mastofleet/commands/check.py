@@ -12,8 +12,8 @@ def register(subcommands: Subcommands) -> None:
 
 
 def handle(arguments: argparse.Namespace) -> int:
-    from mastofleet.fleet import load_fleet
-    from mastofleet.report import fleet_table
+    from mastofleet.project.fleet import load_fleet
+    from mastofleet.views.report import fleet_table
 
     fleet, _ = load_fleet(arguments.inventory)
     print(fleet_table(fleet))

@@ -18,7 +18,7 @@ def register(subcommands: Subcommands) -> None:
 
 def status(inventory: str) -> int:
     from mastofleet.database.replication_status import database_status
-    from mastofleet.fleet import load_fleet, project_directory
+    from mastofleet.project.fleet import load_fleet, project_directory
 
     fleet, loaded = load_fleet(inventory)
     text, healthy = database_status(fleet, loaded, project_directory(inventory))

@@ -1,4 +1,4 @@
-"""`mastofleet deploy INVENTORY`: validate, then run deploy.py on the fleet (`mastofleet.pyinfra_deploy`)."""
+"""`mastofleet deploy INVENTORY`: validate, then run deploy.py on the fleet (`mastofleet.runtime.pyinfra_deploy`)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ def register(subcommands: Subcommands) -> None:
 
 
 def handle(arguments: argparse.Namespace) -> int:
-    from mastofleet.disk_guard import FORCE
-    from mastofleet.pyinfra_deploy import run_deploy
+    from mastofleet.runtime.disk_guard import FORCE
+    from mastofleet.runtime.pyinfra_deploy import run_deploy
 
     data = list(arguments.data) + ([f"{FORCE}=true"] if arguments.force_disk else [])
     return run_deploy(arguments.inventory, data, list(arguments.limit))

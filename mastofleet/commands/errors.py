@@ -38,9 +38,9 @@ class Reported:
 
 
 REPORTED = (
-    Reported("mastofleet.problems", "InventoryError", BAD_INPUT),
-    Reported("mastofleet.problems", "FleetError", PROBLEMS),
-    Reported("mastofleet.secrets", "SecretError", BAD_INPUT),
+    Reported("mastofleet.model.problems", "InventoryError", BAD_INPUT),
+    Reported("mastofleet.model.problems", "FleetError", PROBLEMS),
+    Reported("mastofleet.project.secrets", "SecretError", BAD_INPUT),
     Reported("mastofleet.remote.releases", "RolloutError", PROBLEMS),
     Reported("mastofleet.remote.session", "RemoteError", PROBLEMS),  # which host, which command, what it printed
     Reported("mastofleet.database.cutover", "CutoverError", PROBLEMS, "mastofleet cutover"),

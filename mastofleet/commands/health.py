@@ -13,7 +13,7 @@ Report = Callable[["Fleet", Any], tuple[str, bool]]
 
 def print_report(inventory: str, report: Report) -> int:
     """Load the fleet from `inventory`, print `report(fleet, inventory)`, exit 0 only when it is healthy."""
-    from mastofleet.fleet import load_fleet
+    from mastofleet.project.fleet import load_fleet
 
     fleet, loaded = load_fleet(inventory)
     text, healthy = report(fleet, loaded)

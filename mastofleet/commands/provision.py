@@ -21,7 +21,7 @@ from mastofleet.provision.errors import CredentialsError, ProvisionError
 
 if TYPE_CHECKING:  # the modules themselves load lazily, inside the commands, as every command's handler does
     from mastofleet.model import Fleet
-    from mastofleet.problems import Problem
+    from mastofleet.model.problems import Problem
     from mastofleet.provision.hetzner_plan import HetznerPlan
     from mastofleet.provision.storage import BucketPlan
 
@@ -57,7 +57,7 @@ class Parts:
     """What plan and apply work on, read once: the fleet, and each part's plan."""
 
     def __init__(self, arguments: argparse.Namespace) -> None:
-        from mastofleet.fleet import load_fleet, project_directory
+        from mastofleet.project.fleet import load_fleet, project_directory
 
         self.inventory_path = arguments.inventory
         self.fleet, self.inventory = load_fleet(arguments.inventory)
@@ -67,7 +67,7 @@ class Parts:
         self.bucket: BucketPlan | None = self._bucket() if self.only in (None, "bucket") else None
 
     def _hetzner(self, prune: bool) -> HetznerPlan:
-        from mastofleet.problems import FleetError
+        from mastofleet.model.problems import FleetError
         from mastofleet.provision.catalogue import catalogue_problems, deprecation_notes
         from mastofleet.provision.desired import hetzner_spec
         from mastofleet.provision.hetzner_client import connect
@@ -85,9 +85,9 @@ class Parts:
         return plan
 
     def _bucket(self) -> BucketPlan | None:
+        from mastofleet.model.secrets_reference import secret_name
+        from mastofleet.project.secrets import SecretError, SecretStore
         from mastofleet.provision.storage import bucket_plan, storage_client
-        from mastofleet.secrets import SecretError, SecretStore
-        from mastofleet.secrets_reference import secret_name
 
         storage = self.fleet.object_storage
         if storage is None or not storage.enabled:
@@ -118,7 +118,7 @@ def _problems(title: str, problems: list[Problem]) -> None:
 
 
 def _print_hetzner(plan: HetznerPlan) -> None:
-    from mastofleet.report import table
+    from mastofleet.views.report import table
 
     rows = [[step.action, step.kind, step.name, step.detail] for step in plan.steps if step.shown]
     print(f"Hetzner Cloud, fleet {plan.spec.fleet} (label fleet={plan.spec.fleet}):")
@@ -132,15 +132,15 @@ def _print_hetzner(plan: HetznerPlan) -> None:
 
 
 def _configuration_lines(fleet: Fleet) -> list[str]:
-    from mastofleet.config_file import SecretValues
-    from mastofleet.environment import render_environment
+    from mastofleet.views.config_file import SecretValues
+    from mastofleet.views.environment import render_environment
 
     wanted = ("S3_ENDPOINT=", "S3_HOSTNAME=", "S3_REGION=", "S3_BUCKET=", "S3_ALIAS_HOST=")
     return [line for line in render_environment(fleet, SecretValues()).splitlines() if line.startswith(wanted)]
 
 
 def _print_bucket(plan: BucketPlan, fleet: Fleet) -> None:
-    from mastofleet.report import table
+    from mastofleet.views.report import table
 
     storage = plan.storage
     rows = [[step.action, step.kind, storage.bucket, step.detail] for step in plan.steps]
@@ -220,11 +220,11 @@ def _confirmed(fleet: str, yes: bool) -> bool:
 
 
 def _destroy(arguments: argparse.Namespace) -> int:
-    from mastofleet.fleet import load_fleet
+    from mastofleet.project.fleet import load_fleet
     from mastofleet.provision.hetzner_apply import run_steps
     from mastofleet.provision.hetzner_client import connect
     from mastofleet.provision.hetzner_destroy import destroy_context, destroy_plan
-    from mastofleet.report import table
+    from mastofleet.views.report import table
 
     fleet, _ = load_fleet(arguments.inventory)
     client = connect()

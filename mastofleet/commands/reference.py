@@ -13,7 +13,7 @@ def register(subcommands: Subcommands) -> None:
 
 
 def handle(arguments: argparse.Namespace) -> int:
-    from mastofleet.reference import reference_markdown
+    from mastofleet.views.reference import reference_markdown
 
     print(reference_markdown())
     return 0

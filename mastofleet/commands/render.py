@@ -17,13 +17,13 @@ def register(subcommands: Subcommands) -> None:
 
 
 def handle(arguments: argparse.Namespace) -> int:
-    from mastofleet.fleet import load_fleet
-    from mastofleet.problems import InventoryError
-    from mastofleet.render import render_fleet
+    from mastofleet.model.problems import InventoryError
+    from mastofleet.plan.render import render_fleet
+    from mastofleet.project.fleet import load_fleet
 
     fleet, _ = load_fleet(arguments.inventory)
     if arguments.diagram:
-        from mastofleet.diagram import write_diagram
+        from mastofleet.plan.diagram import write_diagram
 
         write_diagram(fleet, Path(arguments.diagram))
         print(f"drew {len(fleet.hosts)} hosts into {arguments.diagram}")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from mastofleet.commands.arguments import Subcommands
 
 if TYPE_CHECKING:  # the store, its age keys and the generators load when a verb runs
-    from mastofleet.secrets import SecretStore
+    from mastofleet.project.secrets import SecretStore
 
 
 def register(subcommands: Subcommands) -> None:
@@ -40,8 +40,8 @@ def register(subcommands: Subcommands) -> None:
 
 
 def _store(inventory_path: str) -> tuple[SecretStore, dict]:
-    from mastofleet.fleet import load_inventory, project_directory
-    from mastofleet.secrets import SecretStore
+    from mastofleet.project.fleet import load_inventory, project_directory
+    from mastofleet.project.secrets import SecretStore
 
     inventory = load_inventory(inventory_path)
     data = next(iter(inventory)).data.dict()
@@ -50,8 +50,8 @@ def _store(inventory_path: str) -> tuple[SecretStore, dict]:
 
 def _referenced_secrets(inventory_path: str) -> set[str]:
     """Secret names the fleet's configuration refers to, read without validating the rest."""
-    from mastofleet.fleet import load_fleet
-    from mastofleet.problems import FleetError
+    from mastofleet.model.problems import FleetError
+    from mastofleet.project.fleet import load_fleet
 
     try:
         fleet, _ = load_fleet(inventory_path)
@@ -75,9 +75,9 @@ def rotate(inventory: str, name: str, deploy: bool) -> int:
     """A new value for a password, stored encrypted, then applied in order by one deploy: the
     database side first (PostgreSQL role, PgBouncer, Redis), then every app host's environment,
     restarted host by host behind the balancer."""
-    from mastofleet.pyinfra_deploy import run_deploy
-    from mastofleet.secret_generation import random_text
-    from mastofleet.secrets import SecretError
+    from mastofleet.project.secret_generation import random_text
+    from mastofleet.project.secrets import SecretError
+    from mastofleet.runtime.pyinfra_deploy import run_deploy
 
     if name not in ROTATABLE:
         raise SecretError(
@@ -105,8 +105,8 @@ def rotate(inventory: str, name: str, deploy: bool) -> int:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    from mastofleet.secret_generation import initial_secrets, random_text
-    from mastofleet.secrets import SecretError, generate_identity
+    from mastofleet.project.secret_generation import initial_secrets, random_text
+    from mastofleet.project.secrets import SecretError, generate_identity
 
     if arguments.secrets_command == "rotate":
         return rotate(arguments.inventory, arguments.name, not arguments.no_deploy)

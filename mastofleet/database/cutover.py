@@ -34,15 +34,15 @@ from typing import Any
 
 from mastofleet.database import guardrails
 from mastofleet.database.queries import Hosts, lsn_bytes, server_state
-from mastofleet.database.record import now, read_record, write_record
 from mastofleet.database.replication_status import size
 from mastofleet.deploys import nginx
-from mastofleet.fleet import load_fleet, project_directory
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.pyinfra_deploy import run_deploy
+from mastofleet.project.cutover_record import now, read_record, write_record
+from mastofleet.project.fleet import load_fleet, project_directory
 from mastofleet.remote import RemoteError
-from mastofleet.replication import slot_name
-from mastofleet.rollout import health_check_command
+from mastofleet.runtime.pyinfra_deploy import run_deploy
+from mastofleet.runtime.rollout import health_check_command
+from mastofleet.views.replication import slot_name
 
 
 class CutoverError(Exception):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mastofleet.fleet import fleet_host_name
 from mastofleet.model import DatabaseMigration, Fleet
+from mastofleet.project.fleet import fleet_host_name
 from mastofleet.remote import Remote, connected
 
 

@@ -11,13 +11,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mastofleet.database import record as cutover_record
 from mastofleet.database.queries import Hosts, Slot, Stream, receiver, server_state, slots, streams
 from mastofleet.deploys.standby import STATUS_FILE
 from mastofleet.model import Fleet, Role
+from mastofleet.project import cutover_record
 from mastofleet.remote import RemoteError
-from mastofleet.replication import upstream_of
-from mastofleet.report import table
+from mastofleet.views.replication import upstream_of
+from mastofleet.views.report import table
 
 
 @dataclass

@@ -9,7 +9,7 @@ secret `database_migration.password` names, and admit the lines of `hba_lines`.
 from __future__ import annotations
 
 from mastofleet.model import Fleet
-from mastofleet.templating import render
+from mastofleet.views.templating import render
 
 
 def hba_lines(fleet: Fleet) -> str:

@@ -11,15 +11,15 @@ from pyinfra.api import FactBase
 from pyinfra.facts.files import File
 from pyinfra.operations import apt, files, server, systemd
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys import postgres_cluster
 from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.deploys.operations import changed, put_files, restart_service, role_deploy, sensitive_file
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import changed, put_files, restart_service, role_deploy, sensitive_file
-from mastofleet.problems import InventoryError
-from mastofleet.secrets_reference import secret_name
-from mastofleet.templating import render
+from mastofleet.model.problems import InventoryError
+from mastofleet.model.secrets_reference import secret_name
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.templating import render
 
 CONFIG_FILE = "/etc/pgbackrest/pgbackrest.conf"
 CA_PATH = "/etc/mastofleet/backup-ca.pem"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pyinfra.operations import apt, files, server, systemd
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, Run, Stage, everywhere, in_service
+from mastofleet.deploys.operations import changed, put_files, role_deploy
 from mastofleet.model import Fleet, Host
-from mastofleet.openings import Opening, from_operators
-from mastofleet.operations import changed, put_files, role_deploy
-from mastofleet.templating import render
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import node_endpoints
+from mastofleet.views.openings import Opening, from_operators
+from mastofleet.views.templating import render
 
 PACKAGES = [
     "ca-certificates",
@@ -76,4 +77,5 @@ COMPONENT = Component(
     files=files_for,
     openings=firewall_rules,
     steps={Stage.SYSTEM: _system},
+    metrics=node_endpoints,
 )

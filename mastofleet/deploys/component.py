@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from types import MappingProxyType
 
-from mastofleet.config_file import ConfigFile, RoleFiles, SecretValues
 from mastofleet.deploys.release import Application, PendingRestart, Prepared
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import FirewallRules, Opening
+from mastofleet.views.config_file import ConfigFile, RoleFiles, SecretValues
+from mastofleet.views.metrics_endpoints import MetricsOf, no_metrics
+from mastofleet.views.openings import FirewallRules, Opening
 
 Applies = Callable[[Fleet, Host], bool]
 Services = Callable[[Fleet, Host], list[str]]
@@ -25,7 +26,7 @@ OpeningsOf = Callable[[Fleet, Host], list[Opening]]
 
 
 class Stage(IntEnum):
-    """The deploy's choreography, in order. Between stages the runtime (`mastofleet.deployment`)
+    """The deploy's choreography, in order. Between stages the runtime (`mastofleet.runtime.deployment`)
     holds its meeting points: every host waits after SERVICES until the data services are up, and
     after START the rollout restarts the app hosts one at a time."""
 
@@ -86,6 +87,7 @@ class Component:
     files: RoleFiles = no_files
     openings: FirewallRules = no_openings
     services: Services = no_services
+    metrics: MetricsOf = no_metrics  # what Prometheus scrapes of it (`mastofleet.views.metrics_endpoints`)
     steps: Mapping[Stage, Step] = field(default_factory=lambda: MappingProxyType({}))
 
 

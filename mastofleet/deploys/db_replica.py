@@ -7,11 +7,11 @@ primary's. The app finds it through REPLICA_DB_* in `.env.production`.
 
 from __future__ import annotations
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys import pgbouncer, postgres, standby
 from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.deploys.operations import role_deploy
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import role_deploy
+from mastofleet.views.config_file import ConfigFile, SecretValues
 
 
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[str] = frozenset()) -> list[ConfigFile]:

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from pyinfra.operations import apt, files, server
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys import media_migration
 from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.deploys.exporters import NGINX_METRICS_LOG
 from mastofleet.deploys.nginx import certificate_paths, ensure_certificate
+from mastofleet.deploys.operations import changed, put_files, role_deploy, service_running
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import ANYWHERE, Opening
-from mastofleet.operations import changed, put_files, role_deploy, service_running
-from mastofleet.templating import render
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import nginx_endpoints
+from mastofleet.views.openings import ANYWHERE, Opening
+from mastofleet.views.templating import render
 
 CONFIGURATION = "/etc/nginx/conf.d/mastofleet-edge.conf"
 TLS_INCLUDE = "/etc/nginx/mastofleet-edge-tls.conf"
@@ -110,4 +111,5 @@ COMPONENT = Component(
     openings=firewall_rules,
     services=lambda fleet, host: ["nginx.service"],
     steps={Stage.PERIPHERY: _periphery},
+    metrics=nginx_endpoints,
 )

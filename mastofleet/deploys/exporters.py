@@ -4,7 +4,7 @@ node_exporter everywhere (with a textfile collector fed by a timer: the nftables
 TLS certificates' expiry), postgres_exporter and pgbouncer_exporter on db hosts, redis_exporter on
 hosts running Redis (one exporter scraping each of the host's Redis servers), and on lb and edge hosts nginx's stub_status (loopback) read by the nginx exporter plus
 mtail counting answers and upstream errors in a metrics log. Which host gets what, and where it
-listens, comes from `mastofleet.metrics_endpoints`; Mastodon's own exporter is `mastodon_exporter`.
+listens, comes from `mastofleet.views.metrics_endpoints`; Mastodon's own exporter is `mastodon_exporter`.
 """
 
 from __future__ import annotations
@@ -16,16 +16,23 @@ from pyinfra import host as current_host
 from pyinfra.api import FactBase
 from pyinfra.operations import apt, files, postgres, server
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, Run, Stage, everywhere, in_service
-from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, redis_target, runs_nginx
+from mastofleet.deploys.operations import (
+    as_user,
+    changed,
+    install_without_starting,
+    put_files,
+    role_deploy,
+    service_running,
+)
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import Opening, from_roles
-from mastofleet.operations import as_user, changed, install_without_starting, put_files, role_deploy, service_running
-from mastofleet.redis_servers import servers_on
-from mastofleet.replication import upstream_of
-from mastofleet.secrets_reference import secret_name
-from mastofleet.templating import render
+from mastofleet.model.secrets_reference import secret_name
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import MetricsEndpoint, MetricsOf, redis_target, runs_nginx
+from mastofleet.views.openings import Opening, from_roles
+from mastofleet.views.redis_servers import servers_on
+from mastofleet.views.replication import upstream_of
+from mastofleet.views.templating import render
 
 TEXTFILE_DIRECTORY = "/var/lib/prometheus/node-exporter"
 TEXTFILE_SCRIPT = "/usr/local/lib/mastofleet/textfile-metrics"
@@ -50,19 +57,22 @@ class Exporter:
     files: list[ConfigFile]
 
 
-def _endpoint(fleet: Fleet, host: Host, job: str) -> MetricsEndpoint:
-    return next(item for item in host_endpoints(fleet, host) if item.job == job)
+def _endpoint(endpoints: list[MetricsEndpoint], job: str) -> MetricsEndpoint:
+    return next(item for item in endpoints if item.job == job)
 
 
-def exporters_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[Exporter]:
-    """The exporter services of `host`, in deploy order (none when the fleet has no monitor host)."""
-    jobs = {item.job for item in host_endpoints(fleet, host)}
+def exporters_for(
+    fleet: Fleet, host: Host, secrets: SecretValues, endpoints: list[MetricsEndpoint]
+) -> list[Exporter]:
+    """The exporter services of `host` for its roles' metrics `endpoints`, in deploy order (none when
+    the fleet has no monitor host)."""
+    jobs = {item.job for item in endpoints}
     if "node" not in jobs:
         return []
     context = {"fleet": fleet, "host": host}
 
     def default_file(job: str, package: str, template: str, **extra: object) -> Exporter:
-        endpoint = _endpoint(fleet, host, job)
+        endpoint = _endpoint(endpoints, job)
         text = render(f"exporters/{template}", endpoint=endpoint, **context, **extra)
         return Exporter(package, f"{package}.service", endpoint, [ConfigFile(f"/etc/default/{package}", text)])
 
@@ -101,7 +111,7 @@ def exporters_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[Expor
                 "nginx", "prometheus-nginx-exporter", "nginx-exporter.default.j2", status_port=NGINX_STATUS_PORT
             )
         )
-        log = _endpoint(fleet, host, "nginx_log")
+        log = _endpoint(endpoints, "nginx_log")
         exporters.append(
             Exporter(
                 "mtail",
@@ -168,8 +178,8 @@ def nginx_metrics_file(host: Host) -> ConfigFile:
     )
 
 
-def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
-    exporters = exporters_for(fleet, host, secrets)
+def files_for(fleet: Fleet, host: Host, secrets: SecretValues, endpoints: list[MetricsEndpoint]) -> list[ConfigFile]:
+    exporters = exporters_for(fleet, host, secrets, endpoints)
     if not exporters:
         return []
     rendered = textfile_files(fleet, host)
@@ -206,21 +216,21 @@ def monitoring_role() -> None:
         )
 
 
-def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
+def firewall_rules(fleet: Fleet, endpoints: list[MetricsEndpoint]) -> list[Opening]:
     """Every metrics endpoint of this host (exporters, Mastodon's, streaming, Prometheus), to the monitor host."""
     monitor = from_roles(fleet, Role.monitor)
-    return [Opening(f"metrics {endpoint.job}", endpoint.port, monitor) for endpoint in host_endpoints(fleet, host)]
+    return [Opening(f"metrics {endpoint.job}", endpoint.port, monitor) for endpoint in endpoints]
 
 
 @role_deploy("Exporters")
-def exporters(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
+def exporters(fleet: Fleet, host: Host, secrets: SecretValues, endpoints: list[MetricsEndpoint]) -> None:
     """
     Install this host's exporters from Debian without starting them on the package's defaults,
     configure each to listen on the private address only, and start it; restart it when its
     settings change. Every host also gets the textfile metrics timer, db hosts the `prometheus`
     role, lb and edge hosts the metrics log and stub_status in nginx (checked, then reloaded).
     """
-    rendered = exporters_for(fleet, host, secrets)
+    rendered = exporters_for(fleet, host, secrets, endpoints)
     install_without_starting("Install the exporters", [exporter.package for exporter in rendered])
     textfile = put_files(textfile_files(fleet, host))
     script, service, timer = textfile.of(TEXTFILE_SCRIPT), textfile.of(TEXTFILE_SERVICE), textfile.of(TEXTFILE_TIMER)
@@ -267,21 +277,32 @@ METRICS_SERVICES = {
 }
 
 
-def services(fleet: Fleet, host: Host) -> list[str]:
+def services(endpoints: list[MetricsEndpoint]) -> list[str]:
     """The service behind each metrics endpoint of the host, Mastodon's exporter and Prometheus included."""
-    return [METRICS_SERVICES[item.job] for item in host_endpoints(fleet, host) if item.job in METRICS_SERVICES]
+    return [METRICS_SERVICES[item.job] for item in endpoints if item.job in METRICS_SERVICES]
 
 
-def _periphery(run: Run) -> None:
-    if run.fleet.monitor_host and in_service(run.host):
-        exporters(run.fleet, run.host, run.secrets)
+def component(metrics_of: MetricsOf) -> Component:
+    """The exporters of what `metrics_of` says the roles of a host expose (the registry's gathering)."""
 
+    def files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+        return files_for(fleet, host, secrets, metrics_of(fleet, host))
 
-COMPONENT = Component(
-    name="exporters",
-    applies=everywhere,
-    files=files_for,
-    openings=firewall_rules,
-    services=services,
-    steps={Stage.PERIPHERY: _periphery},
-)
+    def openings(fleet: Fleet, host: Host) -> list[Opening]:
+        return firewall_rules(fleet, metrics_of(fleet, host))
+
+    def services_of(fleet: Fleet, host: Host) -> list[str]:
+        return services(metrics_of(fleet, host))
+
+    def periphery(run: Run) -> None:
+        if run.fleet.monitor_host and in_service(run.host):
+            exporters(run.fleet, run.host, run.secrets, metrics_of(run.fleet, run.host))
+
+    return Component(
+        name="exporters",
+        applies=everywhere,
+        files=files,
+        openings=openings,
+        services=services_of,
+        steps={Stage.PERIPHERY: periphery},
+    )

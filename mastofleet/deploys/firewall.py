@@ -11,13 +11,13 @@ from pyinfra.api import FactBase
 from pyinfra.facts.files import File
 from pyinfra.operations import apt, files, server, systemd
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, OpeningsOf, Run, Stage, everywhere, in_service
+from mastofleet.deploys.operations import changed, put_files, role_deploy, service_running
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import Opening, letting_in, rules_of
-from mastofleet.operations import changed, put_files, role_deploy, service_running
-from mastofleet.templating import render
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.openings import Opening, letting_in, rules_of
+from mastofleet.views.templating import render
 
 TABLE = "mastofleet"
 RULES_FILE = "/etc/mastofleet/firewall.nft"

@@ -24,15 +24,15 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import Directory, File, FileContents, Sha256File
 from pyinfra.operations import apt, files, git, server
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys import search
 from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.deploys.operations import AsUser, as_user, atomic_symlink, changed, put_files, role_deploy
 from mastofleet.deploys.release import Application as Application
 from mastofleet.deploys.release import Prepared as Prepared
 from mastofleet.deploys.release import Release as Release
-from mastofleet.environment import render_environment
 from mastofleet.model import Fleet, Host, Instance, Role
-from mastofleet.operations import AsUser, as_user, atomic_symlink, changed, put_files, role_deploy
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.environment import render_environment
 
 # What Mastodon needs on Debian 13 to build and run (its install guide, ImageMagick gone since 4.6).
 MASTODON_PACKAGES = [

@@ -7,13 +7,14 @@ Puma and every Sidekiq process send their metrics to this exporter on their own 
 
 from __future__ import annotations
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.deploys.mastodon import Application
+from mastofleet.deploys.operations import put_files, role_deploy
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY, run_units, unit_context
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import put_files, role_deploy
-from mastofleet.templating import render
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import mastodon_endpoints
+from mastofleet.views.templating import render
 
 SERVICE = "mastodon-prometheus-exporter.service"
 
@@ -49,5 +50,6 @@ def _start(run: Run) -> None:
 
 # Its service is watched with the other metrics services (the exporters component).
 COMPONENT = Component(
-    name="mastodon_exporter", applies=with_role(Role.app), files=files_for, steps={Stage.START: _start}
+    name="mastodon_exporter", applies=with_role(Role.app), files=files_for, metrics=mastodon_endpoints,
+    steps={Stage.START: _start},
 )

@@ -15,12 +15,12 @@ from pyinfra.facts.files import File
 from pyinfra.operations import apt, files, systemd
 
 from mastofleet.agents import agent_sources
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, with_role
+from mastofleet.deploys.operations import changed, put_files, role_deploy, service_running
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import changed, put_files, role_deploy, service_running
-from mastofleet.secrets_reference import secret_name
-from mastofleet.templating import render
+from mastofleet.model.secrets_reference import secret_name
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.templating import render
 
 LIBRARY = "/usr/local/lib/mastofleet"
 PACKAGE_DIRECTORY = f"{LIBRARY}/media_edge"

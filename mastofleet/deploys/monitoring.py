@@ -9,20 +9,20 @@ from pyinfra import host as current_host
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files, server, systemd
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, Run, Stage, with_role
-from mastofleet.metrics_endpoints import (
+from mastofleet.deploys.operations import changed, install_without_starting, put_files, role_deploy, service_running
+from mastofleet.model import Fleet, Host, Role
+from mastofleet.model.secrets_reference import secret_name
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import (
     ALERTMANAGER_PORT,
     PROMETHEUS_PORT,
     MetricsEndpoint,
-    host_endpoints,
-    metrics_endpoints,
+    MetricsOf,
+    monitor_endpoints,
 )
-from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import Opening, from_operators
-from mastofleet.operations import changed, install_without_starting, put_files, role_deploy, service_running
-from mastofleet.secrets_reference import secret_name
-from mastofleet.templating import render
+from mastofleet.views.openings import Opening, from_operators
+from mastofleet.views.templating import render
 
 PROMETHEUS_ARGUMENTS = "/etc/default/prometheus"
 PROMETHEUS_CONFIGURATION = "/etc/prometheus/prometheus.yml"
@@ -34,13 +34,14 @@ ALERTMANAGER_ARGUMENTS = f"/etc/default/{ALERTMANAGER}"
 
 
 def _own_endpoint(fleet: Fleet, host: Host, job: str) -> MetricsEndpoint | None:
-    return next((item for item in host_endpoints(fleet, host) if item.job == job), None)
+    own = monitor_endpoints(fleet, host) if host.has(Role.monitor) else []
+    return next((item for item in own if item.job == job), None)
 
 
-def scrape_jobs(fleet: Fleet) -> dict[str, list[MetricsEndpoint]]:
-    """The scrape targets by job, in model order."""
+def scrape_jobs(fleet: Fleet, metrics_of: MetricsOf) -> dict[str, list[MetricsEndpoint]]:
+    """The scrape targets by job: what `metrics_of` says the roles of each host expose, host by host."""
     jobs: dict[str, list[MetricsEndpoint]] = defaultdict(list)
-    for endpoint in metrics_endpoints(fleet):
+    for endpoint in (item for host in fleet.hosts for item in metrics_of(fleet, host)):
         jobs[endpoint.job].append(endpoint)
     return dict(jobs)
 
@@ -55,7 +56,7 @@ def rule_files(fleet: Fleet) -> list[ConfigFile]:
     ]
 
 
-def prometheus_files(fleet: Fleet, host: Host) -> list[ConfigFile]:
+def prometheus_files(fleet: Fleet, host: Host, metrics_of: MetricsOf) -> list[ConfigFile]:
     endpoint = _own_endpoint(fleet, host, "prometheus")
     assert endpoint is not None, f"{host.name} has no monitor role"
     context = {"fleet": fleet, "host": host, "monitoring": fleet.monitoring}
@@ -65,7 +66,7 @@ def prometheus_files(fleet: Fleet, host: Host) -> list[ConfigFile]:
             PROMETHEUS_CONFIGURATION,
             render(
                 "monitoring/prometheus.yml.j2",
-                jobs=scrape_jobs(fleet),
+                jobs=scrape_jobs(fleet, metrics_of),
                 rules_directory=RULES_DIRECTORY,
                 alertmanager=_own_endpoint(fleet, host, "alertmanager"),
                 **context,
@@ -117,8 +118,8 @@ def alertmanager_files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[
     ]
 
 
-def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
-    return prometheus_files(fleet, host) + alertmanager_files(fleet, host, secrets)
+def files_for(fleet: Fleet, host: Host, secrets: SecretValues, metrics_of: MetricsOf) -> list[ConfigFile]:
+    return prometheus_files(fleet, host, metrics_of) + alertmanager_files(fleet, host, secrets)
 
 
 def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
@@ -130,7 +131,7 @@ def firewall_rules(fleet: Fleet, host: Host) -> list[Opening]:
 
 
 @role_deploy("Monitoring")
-def monitoring(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
+def monitoring(fleet: Fleet, host: Host, secrets: SecretValues, metrics_of: MetricsOf) -> None:
     """
     Install Debian's Prometheus without starting it on the package's defaults, listening on the
     private address only, scraping every exporter of the fleet and evaluating the fleet's alert
@@ -140,7 +141,7 @@ def monitoring(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     alerting = alertmanager_files(fleet, host, secrets)
     install_without_starting("Install Prometheus", ["prometheus"] + ([ALERTMANAGER] if alerting else []))
     files.directory(name="Create the rules directory", path=RULES_DIRECTORY, mode="755")
-    rendered = prometheus_files(fleet, host)
+    rendered = prometheus_files(fleet, host, metrics_of)
     uploaded = put_files(rendered)
     arguments, configuration = uploaded.of(PROMETHEUS_ARGUMENTS), uploaded.of(PROMETHEUS_CONFIGURATION)
     rules = [uploaded.of(item.path) for item in rule_files(fleet)]
@@ -178,15 +179,21 @@ def monitoring(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
         )
 
 
-def _periphery(run: Run) -> None:
-    monitoring(run.fleet, run.host, run.secrets)
+def component(metrics_of: MetricsOf) -> Component:
+    """The monitor role, scraping what `metrics_of` says the roles of each host expose (the registry's gathering)."""
 
+    def files(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
+        return files_for(fleet, host, secrets, metrics_of)
 
-# Prometheus' and Alertmanager's services are watched with the other metrics services (exporters).
-COMPONENT = Component(
-    name="monitoring",
-    applies=with_role(Role.monitor),
-    files=files_for,
-    openings=firewall_rules,
-    steps={Stage.PERIPHERY: _periphery},
-)
+    def periphery(run: Run) -> None:
+        monitoring(run.fleet, run.host, run.secrets, metrics_of)
+
+    # Prometheus' and Alertmanager's services are watched with the other metrics services (exporters).
+    return Component(
+        name="monitoring",
+        applies=with_role(Role.monitor),
+        files=files,
+        openings=firewall_rules,
+        metrics=monitor_endpoints,
+        steps={Stage.PERIPHERY: periphery},
+    )

@@ -7,12 +7,13 @@ from pyinfra.api import FactBase
 from pyinfra.facts.files import File, FindFiles, Link
 from pyinfra.operations import apt, files, server
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.deploys.operations import changed, put_files, restart_command, role_deploy, service_running
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import ANYWHERE, Opening
-from mastofleet.operations import changed, put_files, restart_command, role_deploy, service_running
-from mastofleet.templating import render
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import nginx_endpoints
+from mastofleet.views.openings import ANYWHERE, Opening
+from mastofleet.views.templating import render
 
 CONFIGURATION = "/etc/nginx/conf.d/mastodon.conf"  # a link to one of the variants below
 VARIANTS_DIRECTORY = "/etc/nginx/mastofleet"
@@ -249,4 +250,5 @@ COMPONENT = Component(
     openings=firewall_rules,
     services=lambda fleet, host: ["nginx.service"],
     steps={Stage.BALANCE: _balance},
+    metrics=nginx_endpoints,
 )

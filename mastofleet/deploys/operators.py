@@ -7,11 +7,11 @@ from pyinfra.api import FactBase
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import server
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, Run, Stage, everywhere, in_service
+from mastofleet.deploys.operations import changed, put_files, role_deploy
 from mastofleet.model import Fleet, Host
-from mastofleet.operations import changed, put_files, role_deploy
-from mastofleet.templating import render
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.templating import render
 
 SSHD_FILE = "/etc/ssh/sshd_config.d/50-mastofleet.conf"
 SUDOERS_FILE = "/etc/sudoers.d/mastofleet-operators"

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pyinfra.operations import apt
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys import postgres
 from mastofleet.deploys.component import Component, Run, Stage
+from mastofleet.deploys.operations import changed, put_files, role_deploy, service_running
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import Opening, from_roles
-from mastofleet.operations import changed, put_files, role_deploy, service_running
-from mastofleet.secrets_reference import secret_name
-from mastofleet.templating import render
+from mastofleet.model.secrets_reference import secret_name
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import pgbouncer_endpoints
+from mastofleet.views.openings import Opening, from_roles
+from mastofleet.views.templating import render
 
 SETTINGS_FILE = "/etc/pgbouncer/pgbouncer.ini"
 USERS_FILE = "/etc/pgbouncer/userlist.txt"
@@ -85,4 +86,5 @@ COMPONENT = Component(
     openings=firewall_rules,
     services=lambda fleet, host: [SERVICE],
     steps={Stage.DATABASE: _database},
+    metrics=pgbouncer_endpoints,
 )

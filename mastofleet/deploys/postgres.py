@@ -11,18 +11,19 @@ from pyinfra import host as current_host
 from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand
 from pyinfra.operations import apt, postgres, server
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys import standby
 from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.deploys.operations import changed, put_files, role_deploy, service_running
 from mastofleet.deploys.postgres_cluster import cluster_service as cluster_service
 from mastofleet.deploys.postgres_cluster import configuration_directory as configuration_directory
 from mastofleet.deploys.postgres_cluster import hba_path as hba_path
 from mastofleet.model import Fleet, Host, Postgres, Role
-from mastofleet.openings import Opening, from_roles
-from mastofleet.operations import changed, put_files, role_deploy, service_running
-from mastofleet.replication import SLOT_PREFIX, replica_slots, upstream_of
-from mastofleet.secrets_reference import secret_name
-from mastofleet.templating import render
+from mastofleet.model.secrets_reference import secret_name
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import postgres_endpoints
+from mastofleet.views.openings import Opening, from_roles
+from mastofleet.views.replication import SLOT_PREFIX, replica_slots, upstream_of
+from mastofleet.views.templating import render
 
 SCRAM_ITERATIONS = 4096
 
@@ -290,4 +291,5 @@ COMPONENT = Component(
     openings=firewall_rules,
     services=_services,
     steps={Stage.DATABASE: _database},
+    metrics=postgres_endpoints,
 )

@@ -1,5 +1,5 @@
 """Redis servers: the main one on the redis host, and a cache and a Sidekiq Redis of their own on
-the hosts of `redis_cache` and `redis_sidekiq` (see mastofleet.redis_servers). Each is bound to
+the hosts of `redis_cache` and `redis_sidekiq` (see mastofleet.views.redis_servers). Each is bound to
 loopback and the private address, behind its own password; the cache keeps nothing on disk.
 """
 
@@ -11,14 +11,15 @@ from pyinfra import host as current_host
 from pyinfra.facts.files import File
 from pyinfra.operations import apt, files, server, systemd
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.deploys.operations import changed, put_files, role_deploy, service_running
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import Opening, from_roles
-from mastofleet.operations import changed, put_files, role_deploy, service_running
-from mastofleet.redis_servers import PURPOSES, REDIS_ROLES, RedisServer, servers_on
-from mastofleet.secrets_reference import secret_name
-from mastofleet.templating import render
+from mastofleet.model.secrets_reference import secret_name
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import redis_endpoints
+from mastofleet.views.openings import Opening, from_roles
+from mastofleet.views.redis_servers import PURPOSES, REDIS_ROLES, RedisServer, servers_on
+from mastofleet.views.templating import render
 
 # The operators' own Redis user, with every command: its password is made on the host at the first
 # deploy and never leaves it (root-only); redis.conf includes the user's line, kept as a SHA-256.
@@ -145,4 +146,5 @@ COMPONENT = Component(
     openings=firewall_rules,
     services=services,
     steps={Stage.SERVICES: _services},
+    metrics=redis_endpoints,
 )

@@ -1,9 +1,10 @@
 """Every role, once, in order: the only place that says which roles exist.
 
 The order is the deploy's within each stage, the order of a host's files and of its firewall
-rules. `render` (`mastofleet.files`), the deploy (`mastofleet.deployment`), the firewall
-(`mastofleet.firewall`), and `status`/`doctor` (`mastofleet.services`) read it. Roles never
-import it: the two that need every role's openings (firewall, retirement) are handed `openings`.
+rules. `render` (`mastofleet.plan.files`), the deploy (`mastofleet.runtime.deployment`), the firewall
+(`mastofleet.plan.firewall`), and `status`/`doctor` (`mastofleet.plan.services`) read it. Roles never
+import it: the two that need every role's openings (firewall, retirement) are handed `openings`,
+the two that need every role's metrics endpoints (exporters, monitoring) are handed `metrics`.
 """
 
 from __future__ import annotations
@@ -33,12 +34,18 @@ from mastofleet.deploys import (
 )
 from mastofleet.deploys.component import Component
 from mastofleet.model import Fleet, Host
-from mastofleet.openings import Opening
+from mastofleet.views.metrics_endpoints import MetricsEndpoint, in_job_order
+from mastofleet.views.openings import Opening
 
 
 def openings(fleet: Fleet, host: Host) -> list[Opening]:
     """Everything the roles of `host` declare open, in role order (retired hosts let in)."""
     return [opening for component in on_host(fleet, host) for opening in component.openings(fleet, host)]
+
+
+def metrics(fleet: Fleet, host: Host) -> list[MetricsEndpoint]:
+    """Every metrics endpoint the roles of `host` declare, job by job (none without a monitor host)."""
+    return in_job_order(item for component in on_host(fleet, host) for item in component.metrics(fleet, host))
 
 
 COMPONENTS: tuple[Component, ...] = (
@@ -61,8 +68,8 @@ COMPONENTS: tuple[Component, ...] = (
     retirement.component(openings),
     edge.COMPONENT,
     media_migration.COMPONENT,
-    exporters.COMPONENT,
-    monitoring.COMPONENT,
+    exporters.component(metrics),
+    monitoring.component(metrics),
 )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import server
 
-from mastofleet.operations import restart_command
+from mastofleet.deploys.operations import restart_command
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ from __future__ import annotations
 from pyinfra import host as current_host
 from pyinfra.api import FactBase, operation
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys import firewall, pgbouncer, postgres
 from mastofleet.deploys.component import Component, OpeningsOf, Run, Stage, everywhere
+from mastofleet.deploys.operations import changed, every_host_reached, put_files, restart_service, role_deploy
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import Opening
-from mastofleet.operations import changed, every_host_reached, put_files, restart_service, role_deploy
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.openings import Opening
 
 
 @operation()

@@ -10,14 +10,14 @@ from pyinfra import host as current_host
 from pyinfra.facts.files import FileContents
 from pyinfra.operations import apt, server
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.deploys.operations import changed, put_files, role_deploy, service_running
 from mastofleet.deploys.release import Release
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import Opening, from_roles
-from mastofleet.operations import changed, put_files, role_deploy, service_running
-from mastofleet.search import search_endpoint, search_settings
-from mastofleet.templating import render
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.openings import Opening, from_roles
+from mastofleet.views.search import search_endpoint, search_settings
+from mastofleet.views.templating import render
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ from pyinfra import host as current_host
 from pyinfra.facts.files import FindFiles
 from pyinfra.operations import files, systemd
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.deploys.mastodon import Application
+from mastofleet.deploys.operations import put_files, role_deploy
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY, run_units, unit_context
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import put_files, role_deploy
-from mastofleet.templating import render
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.templating import render
 
 
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:

@@ -15,15 +15,15 @@ from pyinfra.api import FactBase, operation
 from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import files, server
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys import postgres_cluster as postgres_role
 from mastofleet.deploys.component import Component, Run, Stage, with_role
+from mastofleet.deploys.operations import changed, put_files, service_running
 from mastofleet.deploys.postgres_cluster import data_directory as data_directory
 from mastofleet.model import Fleet, Host, Postgres, Role
-from mastofleet.operations import changed, put_files, service_running
-from mastofleet.replication import Upstream, upstream_of
-from mastofleet.secrets_reference import secret_name
-from mastofleet.templating import render
+from mastofleet.model.secrets_reference import secret_name
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.replication import Upstream, upstream_of
+from mastofleet.views.templating import render
 
 PASSFILE = "/var/lib/postgresql/.mastofleet-upstream.pgpass"
 BUILD_SCRIPT = "/usr/local/sbin/mastofleet-build-standby"

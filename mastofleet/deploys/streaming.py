@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.deploys.mastodon import Application, shared_environment_path, shared_streaming_code_path
+from mastofleet.deploys.operations import changed, enable_service, put_files, restart_needed, role_deploy, stale_check
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY, PendingRestart, unit_context
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import Opening, from_roles
-from mastofleet.operations import changed, enable_service, put_files, restart_needed, role_deploy, stale_check
-from mastofleet.templating import render
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.metrics_endpoints import streaming_endpoints
+from mastofleet.views.openings import Opening, from_roles
+from mastofleet.views.templating import render
 
 
 def instance_service(port: int) -> str:
@@ -86,4 +87,5 @@ COMPONENT = Component(
     openings=firewall_rules,
     services=services,
     steps={Stage.START: _start},
+    metrics=streaming_endpoints,
 )

@@ -7,17 +7,17 @@ from typing import Any
 from pyinfra.api.operation import OperationMeta
 
 from mastofleet.deploys.mastodon import JEMALLOC, Application, bundle_command
+from mastofleet.deploys.operations import changed, enable_service, restart_needed
 from mastofleet.deploys.release import PendingRestart as PendingRestart
-from mastofleet.metrics_endpoints import host_endpoints
-from mastofleet.model import Fleet, Host
-from mastofleet.operations import changed, enable_service, restart_needed
+from mastofleet.model import Fleet, Host, Role
+from mastofleet.views.metrics_endpoints import mastodon_endpoints
 
 SYSTEMD_DIRECTORY = "/etc/systemd/system"
 
 
 def unit_context(fleet: Fleet, host: Host, **extra: Any) -> dict[str, Any]:
     # Puma and Sidekiq report to mastodon-prometheus-exporter on their own host, at its private address.
-    metrics = next((item for item in host_endpoints(fleet, host) if item.job == "mastodon"), None)
+    metrics = next(iter(mastodon_endpoints(fleet, host)), None) if host.has(Role.app) else None
     return {
         "instance": fleet.instance,
         "host": host,

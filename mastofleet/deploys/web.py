@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from mastofleet.config_file import ConfigFile, SecretValues
 from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.deploys.mastodon import Application
+from mastofleet.deploys.operations import put_files, role_deploy
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY, PendingRestart, start_units, unit_context
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.openings import Opening, from_roles
-from mastofleet.operations import put_files, role_deploy
-from mastofleet.templating import render
+from mastofleet.views.config_file import ConfigFile, SecretValues
+from mastofleet.views.openings import Opening, from_roles
+from mastofleet.views.templating import render
 
 SERVICE = "mastodon-web.service"
 

@@ -11,12 +11,12 @@ import shlex
 from typing import Any
 
 from mastofleet.deploys.media_migration import CREDENTIALS_FILE, LIBRARY, SETTINGS_FILE
-from mastofleet.fleet import fleet_host_name, load_fleet, project_directory
-from mastofleet.media.record import finished, write_record
 from mastofleet.model import Fleet, Role
-from mastofleet.problems import FleetError, Problem
-from mastofleet.pyinfra_deploy import run_deploy
+from mastofleet.model.problems import FleetError, Problem
+from mastofleet.project.fleet import fleet_host_name, load_fleet, project_directory
+from mastofleet.project.media_record import finished, write_record
 from mastofleet.remote import RemoteError, connected
+from mastofleet.runtime.pyinfra_deploy import run_deploy
 
 
 def edge_report(fleet: Fleet, inventory: Any, what: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from mastofleet.model.mail import Smtp
 from mastofleet.model.media import MediaMigration, ObjectStorage
 from mastofleet.model.monitoring import DEFAULT_SIDEKIQ_LATENCY, Alertmanager, Monitoring, Receiver
 from mastofleet.model.operators import OPERATOR_NAME_PATTERN, SSH_KEY_TYPES, Operator, ssh_key_problem
-from mastofleet.model.problems import FleetError, Problem
+from mastofleet.model.problems import FleetError, InventoryError, Problem
 from mastofleet.model.processes import QueueWeight, SidekiqProcess, Streaming, Web
 from mastofleet.model.queues import QUEUES, SCHEDULER_QUEUE
 from mastofleet.model.redis import CacheRedis, Redis, SidekiqRedis
@@ -70,6 +70,7 @@ __all__ = [
     "Firewall",
     "Fleet",
     "FleetError",
+    "InventoryError",
     "Hetzner",
     "Host",
     "Install",

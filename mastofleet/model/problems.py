@@ -26,3 +26,7 @@ class FleetError(Exception):
         lines = [f"the fleet has {len(problems)} problem(s):"]
         lines += [f"  - {problem}" for problem in problems]
         super().__init__("\n".join(lines))
+
+
+class InventoryError(Exception):
+    """Raised when an inventory cannot be read at all (missing file, Python error, ...)."""

@@ -2,7 +2,7 @@
 
 In group_data a secret is written `"secret:postgres_password"`; the value comes at deploy time from
 the environment (`MASTOFLEET_SECRET_POSTGRES_PASSWORD`) or from the fleet's age-encrypted secrets
-file (see `mastofleet.secrets`).
+file (see `mastofleet.project.secrets`).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mastofleet.model import Fleet, Role
-from mastofleet.problems import Problem
+from mastofleet.model.problems import Problem
 from mastofleet.provision.desired import HetznerSpec, ServerSpec
 
 

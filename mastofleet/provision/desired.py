@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.problems import FleetError, Problem
+from mastofleet.model.problems import FleetError, Problem
 
 MANAGED_BY = "mastofleet"
 PUBLIC_ROLES = (Role.lb, Role.edge)  # the hosts the world reaches over HTTP(S)

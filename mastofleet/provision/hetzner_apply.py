@@ -13,7 +13,7 @@ from typing import Any
 
 from mastofleet.provision.errors import ProvisionError
 from mastofleet.provision.hetzner_client import calling
-from mastofleet.provision.hetzner_plan import Context, Step
+from mastofleet.provision.hetzner_steps import Context, Step
 
 
 class PartialApply(ProvisionError):

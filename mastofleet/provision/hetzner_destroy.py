@@ -15,7 +15,7 @@ from hcloud import Client
 from mastofleet.provision.errors import ProvisionError
 from mastofleet.provision.hetzner_client import calling
 from mastofleet.provision.hetzner_observe import fleet_selector
-from mastofleet.provision.hetzner_plan import Context, Step
+from mastofleet.provision.hetzner_steps import Context, Step
 
 
 @dataclass

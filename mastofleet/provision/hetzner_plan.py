@@ -12,79 +12,37 @@ is off and unattached is the trace of an interrupted apply: the plan finishes it
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from hcloud import Client
-from hcloud.firewalls import FirewallResource, FirewallRule
 from hcloud.images import Image
 from hcloud.locations import Location
 from hcloud.networks import NetworkSubnet
 from hcloud.server_types import ServerType
 
-from mastofleet.problems import Problem
+from mastofleet.model.problems import Problem
 from mastofleet.provision.catalogue import describe_type
-from mastofleet.provision.desired import ANYWHERE, FirewallSpec, HetznerSpec, RuleSpec, ServerSpec
+from mastofleet.provision.desired import HetznerSpec, ServerSpec
+from mastofleet.provision.hetzner_firewall_steps import firewall_steps
 from mastofleet.provision.hetzner_observe import Observed
+from mastofleet.provision.hetzner_steps import (
+    ATTACH,
+    CREATE,
+    KEYS,
+    LABELS,
+    NETWORK,
+    PLACEMENT,
+    POWER,
+    PRUNE,
+    Context,
+    HetznerPlan,
+    Step,
+    foreign,
+    ours,
+)
 
-KEYS, NETWORK, FIREWALLS, PLACEMENT, LABELS, CREATE, ATTACH, POWER, MEMBERSHIP, PRUNE = range(10)
+__all__ = ["Context", "HetznerPlan", "Step", "hetzner_plan"]
 
-
-@dataclass
-class Context:
-    """The bound resources steps act on; steps that create something add it here for later phases."""
-
-    client: Client
-    keys: dict[str, Any]  # by fingerprint
-    network: Any  # None until found or created
-    firewalls: dict[str, Any]
-    placement_group: Any  # None until found or created
-    servers: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Step:
-    action: str  # create | change | delete
-    kind: str
-    name: str
-    detail: str
-    phase: int
-    run: Callable[[Context], list[Any]]  # makes the call; returns the actions to wait for
-    what: str = ""  # how the step reads in apply's report, when not "<action> <kind> <name>"
-    shown: bool = True  # False: part of a create shown on its own row (attach and power on a new server)
-
-    @property
-    def title(self) -> str:
-        return self.what or f"{self.action} {self.kind} {self.name}"
-
-
-@dataclass
-class HetznerPlan:
-    spec: HetznerSpec
-    context: Context
-    steps: list[Step] = field(default_factory=list)
-    conflicts: list[Problem] = field(default_factory=list)
-    drift: list[Problem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        shown = [step for step in self.steps if step.shown]
-        return {action: sum(step.action == action for step in shown) for action in ("create", "change", "delete")}
-
-
-def _ours(resource: Any, fleet: str) -> bool:
-    return (resource.labels or {}).get("fleet") == fleet
-
-
-def _foreign(kind: str, name: str, resource: Any, fleet: str) -> Problem:
-    labels = ", ".join(f"{key}={value}" for key, value in sorted((resource.labels or {}).items())) or "none"
-    return Problem(
-        name,
-        kind,
-        f"a {kind} named {name} exists in this project but is not fleet {fleet}'s (labels: {labels})",
-        f"rename or delete it, or, if it is this fleet's, label it fleet={fleet}",
-    )
 
 
 # --- SSH keys -----------------------------------------------------------------------------------
@@ -97,14 +55,14 @@ def _key_steps(plan: HetznerPlan, observed: Observed) -> None:
         found = existing.get(key.fingerprint)
         if found is not None:
             plan.context.keys[key.fingerprint] = found
-            if not _ours(found, spec.fleet):
+            if not ours(found, spec.fleet):
                 plan.notes.append(
                     f"{key.operator}'s {key.kind} key is already in the project as '{found.name}': used as is"
                 )
             continue
         taken = observed.named(observed.keys, key.name)
         if taken is not None:
-            plan.conflicts.append(_foreign("ssh key", key.name, taken, spec.fleet))
+            plan.conflicts.append(foreign("ssh key", key.name, taken, spec.fleet))
             continue
 
         def create(context: Context, key=key) -> list[Any]:
@@ -116,7 +74,7 @@ def _key_steps(plan: HetznerPlan, observed: Observed) -> None:
         plan.steps.append(Step("create", "ssh key", key.name, f"{key.operator}'s {key.kind} key", KEYS, create))
     wanted = {key.fingerprint for key in spec.keys}
     for stale in observed.keys:
-        if _ours(stale, spec.fleet) and stale.fingerprint not in wanted:
+        if ours(stale, spec.fleet) and stale.fingerprint not in wanted:
 
             def delete(context: Context, stale=stale) -> list[Any]:
                 context.client.ssh_keys.delete(stale)
@@ -150,8 +108,8 @@ def _network_steps(plan: HetznerPlan, observed: Observed) -> None:
         detail = f"{wanted.ip_range}, subnet {wanted.subnet} in {wanted.zone}"
         plan.steps.append(Step("create", "network", wanted.name, detail, NETWORK, create))
         return
-    if not _ours(found, spec.fleet):
-        plan.conflicts.append(_foreign("network", wanted.name, found, spec.fleet))
+    if not ours(found, spec.fleet):
+        plan.conflicts.append(foreign("network", wanted.name, found, spec.fleet))
         return
     plan.context.network = found
     if ipaddress.ip_network(found.ip_range) != ipaddress.ip_network(wanted.ip_range):
@@ -184,114 +142,6 @@ def _network_steps(plan: HetznerPlan, observed: Observed) -> None:
         )
 
 
-# --- firewalls ----------------------------------------------------------------------------------
-
-
-def _rules(firewall: FirewallSpec) -> list[FirewallRule]:
-    return [
-        FirewallRule(
-            direction=FirewallRule.DIRECTION_IN,
-            protocol=FirewallRule.PROTOCOL_TCP,
-            port=rule.port,
-            source_ips=list(rule.sources),
-            description=rule.description,
-        )
-        for rule in firewall.rules
-    ]
-
-
-def _rule_key(direction: str, protocol: str, port: str | None, sources: list[str], description: str | None) -> Any:
-    return (direction, protocol, port, frozenset(ipaddress.ip_network(item) for item in sources), description or "")
-
-
-def _same_rules(found: Any, wanted: FirewallSpec) -> bool:
-    have = {_rule_key(r.direction, r.protocol, r.port, r.source_ips, r.description) for r in found.rules or []}
-    want = {_rule_key("in", "tcp", r.port, list(r.sources), r.description) for r in wanted.rules}
-    return have == want and len(found.rules or []) == len(wanted.rules)
-
-
-def _describe_rules(rules: tuple[RuleSpec, ...]) -> str:
-    return "; ".join(
-        f"{rule.description}: tcp {rule.port} from "
-        + ("anywhere" if rule.sources == ANYWHERE else ", ".join(rule.sources))
-        for rule in rules
-    )
-
-
-def _firewall_steps(plan: HetznerPlan, observed: Observed, creating: set[str]) -> None:
-    spec = plan.spec
-    for wanted in spec.firewalls:
-        found = observed.named(observed.firewalls, wanted.name)
-        if found is not None and not _ours(found, spec.fleet):
-            plan.conflicts.append(_foreign("firewall", wanted.name, found, spec.fleet))
-            continue
-        if found is None:
-
-            def create(context: Context, wanted=wanted) -> list[Any]:
-                response = context.client.firewalls.create(
-                    name=wanted.name,
-                    rules=_rules(wanted),
-                    labels=wanted.labels,  # type: ignore[arg-type] # hcloud annotates labels as str
-                )
-                context.firewalls[wanted.name] = response.firewall
-                return list(response.actions or [])
-
-            servers = ", ".join(wanted.servers) or "no host"
-            detail = f"{_describe_rules(wanted.rules) or 'no rule: nothing allowed in'}; on {servers}"
-            plan.steps.append(Step("create", "firewall", wanted.name, detail, FIREWALLS, create))
-        else:
-            plan.context.firewalls[wanted.name] = found
-            if not _same_rules(found, wanted):
-
-                def set_rules(context: Context, wanted=wanted) -> list[Any]:
-                    return list(context.client.firewalls.set_rules(context.firewalls[wanted.name], _rules(wanted)))
-
-                detail = f"rules become: {_describe_rules(wanted.rules)}"
-                plan.steps.append(Step("change", "firewall", wanted.name, detail, FIREWALLS, set_rules))
-        _membership_steps(plan, observed, wanted, found, creating)
-
-
-def _membership_steps(
-    plan: HetznerPlan, observed: Observed, wanted: FirewallSpec, found: Any | None, creating: set[str]
-) -> None:
-    """Existing servers that should have the firewall get it; anything else it is applied to loses it."""
-    applied = {entry.server.id for entry in (found.applied_to or []) if entry.server is not None} if found else set()
-    for name in wanted.servers:
-        server = observed.servers.get(name)
-        if name in creating or server is None or not _ours(server, plan.spec.fleet) or server.id in applied:
-            continue
-
-        def apply(context: Context, name=name) -> list[Any]:
-            resource = FirewallResource(type=FirewallResource.TYPE_SERVER, server=context.servers[name])
-            return list(context.client.firewalls.apply_to_resources(context.firewalls[wanted.name], [resource]))
-
-        plan.steps.append(
-            Step(
-                "change",
-                "firewall",
-                wanted.name,
-                f"apply to {name}",
-                MEMBERSHIP,
-                apply,
-                f"apply {wanted.name} to {name}",
-            )
-        )
-    wanted_ids = {observed.servers[name].id for name in wanted.servers if name in observed.servers}
-    for entry in (found.applied_to or []) if found else []:
-        if entry.server is not None and entry.server.id in wanted_ids:
-            continue
-        target = (
-            f"server {entry.server.id}"
-            if entry.server is not None
-            else f"label selector {entry.label_selector.selector}"
-        )
-
-        def remove(context: Context, entry=entry) -> list[Any]:
-            resource = FirewallResource(type=entry.type, server=entry.server, label_selector=entry.label_selector)
-            return list(context.client.firewalls.remove_from_resources(context.firewalls[wanted.name], [resource]))
-
-        plan.steps.append(Step("change", "firewall", wanted.name, f"remove from {target}", MEMBERSHIP, remove))
-
 
 # --- placement group ------------------------------------------------------------------------------
 
@@ -302,8 +152,8 @@ def _placement_steps(plan: HetznerPlan, observed: Observed) -> None:
     if wanted is None:
         return
     found = observed.named(observed.placement_groups, wanted.name)
-    if found is not None and not _ours(found, spec.fleet):
-        plan.conflicts.append(_foreign("placement group", wanted.name, found, spec.fleet))
+    if found is not None and not ours(found, spec.fleet):
+        plan.conflicts.append(foreign("placement group", wanted.name, found, spec.fleet))
         return
     if found is not None:
         plan.context.placement_group = found
@@ -480,8 +330,8 @@ def _server_steps(plan: HetznerPlan, observed: Observed) -> set[str]:
         if found is None:
             creating.add(server.name)
             _create_steps(plan, server, observed)
-        elif not _ours(found, spec.fleet):
-            plan.conflicts.append(_foreign("server", server.name, found, spec.fleet))
+        elif not ours(found, spec.fleet):
+            plan.conflicts.append(foreign("server", server.name, found, spec.fleet))
         else:
             _existing_server_steps(plan, server, found)
     return creating
@@ -490,7 +340,7 @@ def _server_steps(plan: HetznerPlan, observed: Observed) -> set[str]:
 def _orphan_steps(plan: HetznerPlan, observed: Observed, prune: bool) -> None:
     wanted = {server.name for server in plan.spec.servers}
     for name, found in sorted(observed.servers.items()):
-        if name in wanted or not _ours(found, plan.spec.fleet):
+        if name in wanted or not ours(found, plan.spec.fleet):
             continue
         if not prune:
             plan.notes.append(
@@ -512,7 +362,7 @@ def hetzner_plan(client: Client, spec: HetznerSpec, observed: Observed, prune: b
     _network_steps(plan, observed)
     _placement_steps(plan, observed)
     creating = _server_steps(plan, observed)
-    _firewall_steps(plan, observed, creating)
+    firewall_steps(plan, observed, creating)
     _orphan_steps(plan, observed, prune)
     plan.steps.sort(key=lambda step: step.phase)  # stable: within a phase, the order above
     return plan

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mastofleet.deploys import backup
-from mastofleet.fleet import fleet_host_name, load_fleet
 from mastofleet.model import Fleet, Role
-from mastofleet.problems import InventoryError
+from mastofleet.model.problems import InventoryError
+from mastofleet.project.fleet import fleet_host_name, load_fleet
 from mastofleet.remote.session import Remote, logs_in_as_root
 from mastofleet.remote.ssh_client import ssh_client
-from mastofleet.report import table
+from mastofleet.views.report import table
 
 BACKUP_TYPES = ("full", "diff", "incr")
 HOUR = 3600  # seconds a backup, an upload or a restore may take

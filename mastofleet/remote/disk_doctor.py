@@ -1,4 +1,4 @@
-"""`mastofleet doctor INVENTORY`: the disk probe (`mastofleet.disk_probe`) run on every host over SSH,
+"""`mastofleet doctor INVENTORY`: the disk probe (`mastofleet.views.disk_probe`) run on every host over SSH,
 and the table of every host's figures with a verdict per host."""
 
 from __future__ import annotations
@@ -6,7 +6,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from mastofleet.disk_probe import (
+from mastofleet.model import Fleet
+from mastofleet.remote.ssh_client import ssh_client
+from mastofleet.views.disk_probe import (
     Probe,
     data_directory,
     disk_failures,
@@ -16,8 +18,6 @@ from mastofleet.disk_probe import (
     verdict,
     warnings,
 )
-from mastofleet.model import Fleet
-from mastofleet.remote.ssh_client import ssh_client
 
 
 def _figure(value: float | None, unit: str = "", digits: int = 1) -> str:
@@ -42,8 +42,8 @@ def probe_host(data: dict[str, Any], directory: str, seconds: int) -> Probe:
 
 def doctor_report(fleet: Fleet, inventory: Any) -> tuple[str, bool]:
     """The table of every host's figures and verdict, notes below it; ok when no host fails."""
-    from mastofleet.fleet import fleet_host_name
-    from mastofleet.report import table
+    from mastofleet.project.fleet import fleet_host_name
+    from mastofleet.views.report import table
 
     thresholds = fleet.doctor
     by_name = {fleet_host_name(item.name): item.data.dict() for item in inventory}

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mastofleet.deployment import ROLLBACK_RELEASE
-from mastofleet.fleet import VERSION_OVERRIDE, fleet_host_name, load_fleet
 from mastofleet.model import Fleet, Role
-from mastofleet.pyinfra_deploy import parse_data, run_deploy
+from mastofleet.project.fleet import VERSION_OVERRIDE, fleet_host_name, load_fleet
 from mastofleet.remote.session import connected
-from mastofleet.report import table
+from mastofleet.runtime.deployment import ROLLBACK_RELEASE
+from mastofleet.runtime.pyinfra_deploy import parse_data, run_deploy
+from mastofleet.views.report import table
 
 
 class RolloutError(Exception):

@@ -8,11 +8,11 @@ from typing import Any
 
 import paramiko
 
-from mastofleet.fleet import fleet_host_name
 from mastofleet.model import Fleet, Role
+from mastofleet.plan.services import expected_services
+from mastofleet.project.fleet import fleet_host_name
 from mastofleet.remote.ssh_client import ssh_client
-from mastofleet.report import table
-from mastofleet.services import expected_services
+from mastofleet.views.report import table
 
 
 def service_states(client: paramiko.SSHClient, services: list[str]) -> dict[str, str]:

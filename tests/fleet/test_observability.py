@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 
-from mastofleet.fleet import load_fleet
-from mastofleet.metrics_endpoints import PROMETHEUS_PORT, metrics_endpoints
+from mastofleet.plan.metrics import metrics_endpoints
+from mastofleet.project.fleet import load_fleet
 from mastofleet.remote import connected
+from mastofleet.views.metrics_endpoints import PROMETHEUS_PORT
 from support.deploy_run import PROJECT, DeployResult, run_deploy
 
 pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]

@@ -18,9 +18,9 @@ import paramiko
 import pytest
 from fleet_support import INVENTORY
 
-from mastofleet.fleet import load_fleet
 from mastofleet.local.access import ROOT_LOGIN_VARIABLE, local_operators
 from mastofleet.local.machines import GATEWAY, ssh_key_path
+from mastofleet.project.fleet import load_fleet
 from support.deploy_run import DeployResult, run_deploy
 
 pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]

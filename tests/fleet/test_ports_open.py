@@ -15,10 +15,10 @@ import time
 import pytest
 from fleet_support import INVENTORY, mastofleet
 
-from mastofleet import firewall
-from mastofleet.fleet import load_fleet
 from mastofleet.local.machines import GATEWAY, MACHINES, ssh_config_path
 from mastofleet.model import Fleet
+from mastofleet.plan import firewall
+from mastofleet.project.fleet import load_fleet
 from support.deploy_run import DeployResult
 from support.media_fleet import ssh
 from support.ports import listening_ports, probe_ports, scan_all_ports

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from fleet_support import mastofleet
 
-from mastofleet.fleet import load_fleet
-from mastofleet.secrets import SecretStore
+from mastofleet.project.fleet import load_fleet
+from mastofleet.project.secrets import SecretStore
 from support import backup_fleet
 from support.deploy_run import PROJECT, DeployResult, run_deploy
 from support.media_fleet import ssh

@@ -25,8 +25,8 @@ from fleet_support import INVENTORY as LOCAL_INVENTORY
 from fleet_support import database, get, mastofleet, on_host
 
 from mastofleet.deploys import redis as redis_role
-from mastofleet.fleet import load_fleet
 from mastofleet.local.machines import MACHINES
+from mastofleet.project.fleet import load_fleet
 from support.deploy_run import PROJECT, DeployResult, run_deploy
 
 pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]

@@ -5,7 +5,7 @@
     pytest tests/infra --inventory inventories/hetzner.py
 
 Hosts, roles, addresses and SSH settings come from the inventory and the fleet model built from it
-(`mastofleet.fleet.load_fleet`); tests are parametrized by host name from the model, so a new app
+(`mastofleet.project.fleet.load_fleet`); tests are parametrized by host name from the model, so a new app
 host is covered without editing a test. Fixture names say which hosts a test runs on:
 
     any_host, app_host, web_host, streaming_host, db_host, pgbouncer_host, redis_host, lb_host, edge_host,
@@ -33,14 +33,14 @@ import pytest
 from infra_support import FleetUnderTest, Outsider, Site, Target
 from pydantic import BaseModel
 
-from mastofleet.fleet import fleet_from_inventory, load_fleet, load_inventory
 from mastofleet.local.machines import MACHINES
 from mastofleet.model import Fleet, Role
-from mastofleet.problems import FleetError, InventoryError
-from mastofleet.queues import QUEUES
-from mastofleet.redis_servers import redis_servers
-from mastofleet.secrets import SecretError
-from mastofleet.secrets_reference import MASTODON_SECRETS, PREFIX, secret_name
+from mastofleet.model.problems import FleetError, InventoryError
+from mastofleet.model.queues import QUEUES
+from mastofleet.model.secrets_reference import MASTODON_SECRETS, PREFIX, secret_name
+from mastofleet.project.fleet import fleet_from_inventory, load_fleet, load_inventory
+from mastofleet.project.secrets import SecretError
+from mastofleet.views.redis_servers import redis_servers
 from support.deploy_run import PROJECT
 
 LOCAL_INVENTORY = PROJECT / "inventories" / "local.py"

@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 import testinfra
 
-from mastofleet import firewall
 from mastofleet.deploys.mastodon import shared_environment_path
-from mastofleet.files import ConfigFile
-from mastofleet.fleet import fleet_host_name
 from mastofleet.model import Fleet, Host, Role
+from mastofleet.plan import firewall
+from mastofleet.plan.files import ConfigFile
+from mastofleet.project.fleet import fleet_host_name
 
 PROBE_SCRIPT = (Path(__file__).with_name("remote_probe.py")).read_text()
 WILDCARD_ADDRESSES = {"0.0.0.0", "::", "*", "[::]"}

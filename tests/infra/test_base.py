@@ -12,9 +12,9 @@ import pytest
 from infra_support import WILDCARD_ADDRESSES, Target, assert_files_as_rendered
 
 from mastofleet.deploys import base
-from mastofleet.files import SecretValues
 from mastofleet.model import Role
-from mastofleet.run_record import HOST_DIRECTORY
+from mastofleet.plan.files import SecretValues
+from mastofleet.runtime.run_record import HOST_DIRECTORY
 
 SSH_PORT = 22
 LB_PORTS = {80, 443}

@@ -14,9 +14,9 @@ from infra_support import Target, assert_active_and_enabled, assert_files_as_ren
 
 from mastofleet.deploys import db_replica, standby
 from mastofleet.deploys.mastodon import shared_environment_path
-from mastofleet.files import SecretValues
-from mastofleet.replication import slot_name
-from mastofleet.services import expected_services
+from mastofleet.plan.files import SecretValues
+from mastofleet.plan.services import expected_services
+from mastofleet.views.replication import slot_name
 
 
 def sql(target: Target, query: str) -> str:

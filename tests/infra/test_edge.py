@@ -9,9 +9,9 @@ import pytest
 from infra_support import FleetUnderTest, Target, assert_active_and_enabled, assert_files_as_rendered
 
 from mastofleet.deploys import edge, media_migration
-from mastofleet.files import SecretValues
 from mastofleet.model import Fleet
-from mastofleet.services import expected_services
+from mastofleet.plan.files import SecretValues
+from mastofleet.plan.services import expected_services
 
 
 def test_edge_services(edge_host: Target, fleet: Fleet) -> None:

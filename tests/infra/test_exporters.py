@@ -14,10 +14,11 @@ import pytest
 from conftest import fleet_under_test
 from infra_support import Site, Target, assert_active_and_enabled, assert_files_as_rendered, assert_listening_only
 
-from mastofleet.deploys import exporters, mastodon_exporter
-from mastofleet.files import SecretValues
-from mastofleet.metrics_endpoints import MetricsEndpoint, host_endpoints, metrics_endpoints, runs_nginx
-from mastofleet.services import METRICS_SERVICES
+from mastofleet.deploys import exporters, mastodon_exporter, registry
+from mastofleet.plan.files import SecretValues
+from mastofleet.plan.metrics import host_endpoints, metrics_endpoints
+from mastofleet.plan.services import METRICS_SERVICES
+from mastofleet.views.metrics_endpoints import MetricsEndpoint, runs_nginx
 
 # Sidekiq's process registry forgets a process whose heartbeat key (this TTL) expired.
 SIDEKIQ_HEARTBEAT_SECONDS = 60
@@ -78,7 +79,7 @@ def test_exporter_services(any_host: Target, fleet) -> None:  # type: ignore[no-
 
 
 def test_exporter_files(any_host: Target, fleet) -> None:  # type: ignore[no-untyped-def]
-    rendered = exporters.files_for(fleet, any_host.model, SecretValues())
+    rendered = registry.by_name("exporters").files(fleet, any_host.model, SecretValues())
     rendered += mastodon_exporter.files_for(fleet, any_host.model, SecretValues())
     assert_files_as_rendered(any_host, rendered)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from infra_support import Target, assert_active_and_enabled, assert_files_as_rendered
 
-from mastofleet import firewall as rules
 from mastofleet.deploys import firewall
-from mastofleet.files import SecretValues
+from mastofleet.plan import firewall as rules
+from mastofleet.plan.files import SecretValues
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ import pytest
 from infra_support import Target, assert_files_as_rendered, environment_keys, environment_values
 
 from mastofleet.deploys import mastodon
-from mastofleet.environment import database_endpoint
-from mastofleet.environment_keys import KNOWN_KEYS, REMOVED_KEYS
-from mastofleet.files import SecretValues
-from mastofleet.secrets_reference import MASTODON_SECRETS
+from mastofleet.model.environment_keys import KNOWN_KEYS, REMOVED_KEYS
+from mastofleet.model.secrets_reference import MASTODON_SECRETS
+from mastofleet.plan.files import SecretValues
+from mastofleet.views.environment import database_endpoint
 
 
 @pytest.fixture(scope="module")

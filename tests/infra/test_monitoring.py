@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from infra_support import Target, assert_active_and_enabled, assert_files_as_rendered, assert_listening_only
 
-from mastofleet.deploys import monitoring
-from mastofleet.files import SecretValues
-from mastofleet.metrics_endpoints import ALERTMANAGER_PORT, PROMETHEUS_PORT, metrics_endpoints
+from mastofleet.deploys import monitoring, registry
+from mastofleet.plan.files import SecretValues
+from mastofleet.plan.metrics import metrics_endpoints
+from mastofleet.views.metrics_endpoints import ALERTMANAGER_PORT, PROMETHEUS_PORT
 
 ALERTMANAGER_CLUSTER_PORT = 9094  # gossip between Alertmanagers: off (a single monitor host)
 
@@ -53,7 +54,7 @@ def test_monitoring_listens_on_the_private_address_only(monitor: Target, fleet) 
 
 
 def test_monitoring_files(monitor: Target, fleet) -> None:  # type: ignore[no-untyped-def]
-    assert_files_as_rendered(monitor, monitoring.files_for(fleet, monitor.model, SecretValues()))
+    assert_files_as_rendered(monitor, registry.by_name("monitoring").files(fleet, monitor.model, SecretValues()))
 
 
 def test_promtool_on_the_host_accepts_the_configuration(monitor: Target) -> None:

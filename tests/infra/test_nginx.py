@@ -6,8 +6,8 @@ from __future__ import annotations
 from infra_support import Site, Target, assert_active_and_enabled, assert_files_as_rendered
 
 from mastofleet.deploys import nginx
-from mastofleet.files import SecretValues
 from mastofleet.model import Fleet
+from mastofleet.plan.files import SecretValues
 
 
 def test_nginx_service(lb_host: Target) -> None:

@@ -10,7 +10,7 @@ import pytest
 from infra_support import Target, assert_files_as_rendered
 
 from mastofleet.deploys import operators
-from mastofleet.files import SecretValues
+from mastofleet.plan.files import SecretValues
 
 
 def test_operator_files(any_host: Target, fleet) -> None:  # type: ignore[no-untyped-def]

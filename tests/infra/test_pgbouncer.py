@@ -21,7 +21,7 @@ from infra_support import (
 )
 
 from mastofleet.deploys import mastodon, pgbouncer
-from mastofleet.files import SecretValues
+from mastofleet.plan.files import SecretValues
 
 
 def test_pgbouncer_service(pgbouncer_host: Target) -> None:

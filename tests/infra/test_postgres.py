@@ -24,8 +24,8 @@ from infra_support import (
 )
 
 from mastofleet.deploys import postgres
-from mastofleet.files import SecretValues
-from mastofleet.services import expected_services
+from mastofleet.plan.files import SecretValues
+from mastofleet.plan.services import expected_services
 
 
 def test_postgres_service(db_host: Target, fleet) -> None:  # type: ignore[no-untyped-def]

@@ -25,8 +25,8 @@ from infra_support import (
 )
 
 from mastofleet.deploys import mastodon, redis
-from mastofleet.files import SecretValues
-from mastofleet.redis_servers import RedisServer, redis_servers
+from mastofleet.plan.files import SecretValues
+from mastofleet.views.redis_servers import RedisServer, redis_servers
 
 RedisUnderTest = tuple[Target, RedisServer]
 

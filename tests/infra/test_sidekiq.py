@@ -20,9 +20,9 @@ from infra_support import (
 
 from mastofleet.deploys import sidekiq
 from mastofleet.deploys.units import SYSTEMD_DIRECTORY
-from mastofleet.files import SecretValues
 from mastofleet.model import Fleet, SidekiqProcess
-from mastofleet.queues import QUEUES
+from mastofleet.model.queues import QUEUES
+from mastofleet.plan.files import SecretValues
 
 JOB_TIMEOUT_SECONDS = 20.0
 

@@ -14,8 +14,8 @@ from infra_support import (
 )
 
 from mastofleet.deploys import streaming
-from mastofleet.files import SecretValues
-from mastofleet.services import expected_services
+from mastofleet.plan.files import SecretValues
+from mastofleet.plan.services import expected_services
 
 HEALTH = "/api/v1/streaming/health"
 

@@ -16,7 +16,7 @@ from infra_support import (
 )
 
 from mastofleet.deploys import web
-from mastofleet.files import SecretValues
+from mastofleet.plan.files import SecretValues
 
 UNIT = "mastodon-web.service"
 REQUESTS_THROUGH_NGINX = 60

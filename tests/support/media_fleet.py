@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mastofleet.local.machines import MACHINES
-from mastofleet.templating import render
+from mastofleet.views.templating import render
 from support.deploy_run import DeployResult, run_deploy
 from support.remote import ssh
 

@@ -21,12 +21,12 @@ from pathlib import Path
 
 from mastofleet.database.source import hba_lines
 from mastofleet.deploys.postgres import scram_verifier
-from mastofleet.fleet import load_fleet, project_directory
 from mastofleet.local.machines import MACHINES, ssh_config_path
 from mastofleet.model import Fleet
-from mastofleet.replication import slot_name
-from mastofleet.secrets import SecretStore
-from mastofleet.secrets_reference import secret_name
+from mastofleet.model.secrets_reference import secret_name
+from mastofleet.project.fleet import load_fleet, project_directory
+from mastofleet.project.secrets import SecretStore
+from mastofleet.views.replication import slot_name
 from support.remote import ssh
 
 OLD_PRIMARY = "alice"

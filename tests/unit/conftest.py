@@ -35,7 +35,7 @@ def repo():
 @pytest.fixture(scope="session")
 def hetzner_fleet():
     """The validated Fleet of `inventories/hetzner.py`, loaded the way `mastofleet check` loads it."""
-    from mastofleet.fleet import load_fleet
+    from mastofleet.project.fleet import load_fleet
 
     fleet, _ = load_fleet(str(REPO / "inventories" / "hetzner.py"))
     return fleet

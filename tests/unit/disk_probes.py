@@ -1,4 +1,4 @@
-"""What `mastofleet.disk_probe.probe_script` prints on a host, built from figures, for tests without hosts.
+"""What `mastofleet.views.disk_probe.probe_script` prints on a host, built from figures, for tests without hosts.
 
 fio's JSON report is reduced to the fields the parser reads (jobs[0].read/write: iops and
 clat_ns.percentile["99.000000"]), in fio 3's layout; the fleet tests parse real reports.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from mastofleet.disk_probe import FIO_BEGIN, FIO_END
+from mastofleet.views.disk_probe import FIO_BEGIN, FIO_END
 
 
 def fio_report(read_p99_ms: float, write_p99_ms: float) -> str:

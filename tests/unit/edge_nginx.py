@@ -22,8 +22,8 @@ from media_servers import free_port
 
 from mastofleet.deploys import edge, exporters, media_migration
 from mastofleet.deploys.nginx import certificate_paths
-from mastofleet.files import SecretValues
 from mastofleet.model import Fleet, Role
+from mastofleet.plan.files import SecretValues
 
 HEADERS_MORE = Path("/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so")
 

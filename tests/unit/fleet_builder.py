@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mastofleet.fleet import fleet_from_hosts
 from mastofleet.model import Fleet
-from mastofleet.problems import FleetError, Problem
-from mastofleet.secrets_reference import MASTODON_SECRETS
+from mastofleet.model.problems import FleetError, Problem
+from mastofleet.model.secrets_reference import MASTODON_SECRETS
+from mastofleet.project.fleet import fleet_from_hosts
 
 REPO = Path(__file__).resolve().parents[2]
 GROUPS: dict[str, list[str]] = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "mastofleet"
@@ -25,13 +26,23 @@ def module_names(root: Path = PACKAGE) -> dict[str, Path]:
     return names
 
 
-def _targets(node: ast.AST, known: set[str]) -> set[str]:
-    if isinstance(node, ast.Import):
-        return {alias.name for alias in node.names if alias.name in known}
-    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-        found = {f"{node.module}.{alias.name}" for alias in node.names} & known
-        return found | ({node.module} & known)
-    return set()
+MODULES = module_names()
+
+
+def imported(name: str, path: Path) -> Iterator[str]:
+    """Every name module `name` (at `path`) imports, anywhere in its file, relative imports resolved:
+    `from a.b import c` gives `a.b.c` (a module or not) and `a.b`."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
 
 
 def graph(root: Path = PACKAGE) -> dict[str, set[str]]:
@@ -40,12 +51,11 @@ def graph(root: Path = PACKAGE) -> dict[str, set[str]]:
     known = set(names)
     edges: dict[str, set[str]] = {}
     for name, path in names.items():
-        imported: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            for target in _targets(node, known):
-                parts = target.split(".")
-                imported |= {".".join(parts[:end]) for end in range(1, len(parts) + 1)} & known
-        edges[name] = imported - {name} - {p for p in _parents(name)}
+        targets: set[str] = set()
+        for target in set(imported(name, path)) & known:
+            parts = target.split(".")
+            targets |= {".".join(parts[:end]) for end in range(1, len(parts) + 1)} & known
+        edges[name] = targets - {name} - _parents(name)
     return edges
 
 

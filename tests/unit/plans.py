@@ -15,9 +15,9 @@ from pyinfra.api.deploy import add_deploy
 from pyinfra.connectors.fake import FakeConnector
 from pyinfra.context import ctx_host, ctx_inventory, ctx_state
 
-from mastofleet import deployment, run_record
-from mastofleet.disk_probe import MARKER
-from mastofleet.secrets_reference import environment_variable
+from mastofleet.model.secrets_reference import environment_variable
+from mastofleet.runtime import deployment, run_record
+from mastofleet.views.disk_probe import MARKER
 
 CANARY = "canary-4b1d"
 SECRET_VALUES = {name: f"{CANARY}-{name}" for name in SECRET_NAMES}

@@ -10,8 +10,8 @@ import pytest
 from fleet_builder import build, default_fleet_data, problems_of
 
 from mastofleet.deploys import operators
-from mastofleet.files import SecretValues
-from mastofleet.problems import InventoryError
+from mastofleet.model.problems import InventoryError
+from mastofleet.plan.files import SecretValues
 from mastofleet.remote.backups import parse_target, restore_script
 
 

@@ -13,7 +13,7 @@ from fleet_builder import build
 from mastofleet.agents import AGENTS_DIRECTORY, agent_sources
 from mastofleet.deploys.media_migration import PACKAGE_DIRECTORY
 from mastofleet.model import Role
-from mastofleet.render import render_fleet
+from mastofleet.plan.render import render_fleet
 
 # Besides the standard library, what the deploy installs for them (python3-boto3 brings botocore).
 HOST_MODULES = {"boto3", "botocore"}

@@ -16,9 +16,9 @@ import pytest
 from fleet_builder import APP_HOSTS, REPO, SECRET_NAMES, addresses, build, default_fleet_data, group_data
 
 from mastofleet.deploys import base, operators, registry
-from mastofleet.files import SecretValues
-from mastofleet.problems import Problem
-from mastofleet.secrets_reference import MASTODON_SECRETS, environment_variable
+from mastofleet.model.problems import Problem
+from mastofleet.model.secrets_reference import MASTODON_SECRETS, environment_variable
+from mastofleet.plan.files import SecretValues
 
 SCRIPT = Path(sys.executable).with_name("mastofleet")  # installed next to the interpreter running the tests
 INVENTORY = "inventories/hetzner.py"

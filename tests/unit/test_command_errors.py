@@ -14,11 +14,11 @@ import pytest
 from mastofleet.commands import errors
 from mastofleet.database.cutover import CutoverError
 from mastofleet.local.errors import LocalFleetError
-from mastofleet.problems import FleetError, InventoryError, Problem
+from mastofleet.model.problems import FleetError, InventoryError, Problem
+from mastofleet.project.secrets import SecretError
 from mastofleet.provision.errors import CredentialsError, ProvisionError
 from mastofleet.remote.releases import RolloutError
 from mastofleet.remote.session import RemoteError
-from mastofleet.secrets import SecretError
 
 
 def test_every_reported_error_names_an_exception_class() -> None:

@@ -141,5 +141,5 @@ def test_registering_the_commands_loads_nothing_heavy() -> None:
     script = "import sys, mastofleet.cli; mastofleet.cli.parser(); print('\\n'.join(sorted(sys.modules)))"
     loaded = set(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split())
     heavy = {"paramiko", "pyinfra", "pyinfra_cli", "gevent", "jinja2", "botocore", "hcloud", "cryptography"}
-    heavy |= {"mastofleet.fleet", "mastofleet.model", "mastofleet.deploys", "mastofleet.remote", "mastofleet.database"}
+    heavy |= {"mastofleet.project.fleet", "mastofleet.model", "mastofleet.deploys", "mastofleet.remote", "mastofleet.database"}
     assert not [module for module in loaded if module.startswith(tuple(heavy))]

@@ -23,9 +23,9 @@ from mastofleet.database.cutover import CutoverError, Step, cutover
 from mastofleet.database.guardrails import Figures, LagSample, refusals
 from mastofleet.database.queries import Receiver, ServerState, Stream
 from mastofleet.deploys import nginx
-from mastofleet.fleet import load_fleet
 from mastofleet.model import DatabaseMigration
-from mastofleet.secrets_reference import environment_variable
+from mastofleet.model.secrets_reference import environment_variable
+from mastofleet.project.fleet import load_fleet
 
 MIGRATION = DatabaseMigration(source="10.0.9.5")
 MIB = 1024 * 1024

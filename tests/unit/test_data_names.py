@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from fleet_builder import REPO, build
 
-from mastofleet import data_names
-from mastofleet.data_names import Deprecation, merged_data
-from mastofleet.fleet import VERSION_OVERRIDE, load_fleet
+from mastofleet.project import data_names
+from mastofleet.project.data_names import Deprecation, merged_data
+from mastofleet.project.fleet import VERSION_OVERRIDE, load_fleet
 
 INVENTORY = str(REPO / "inventories" / "hetzner.py")
 SOURCE = {"git_url": "https://example.org/mastodon.git", "ref": "main"}

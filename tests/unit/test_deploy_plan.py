@@ -48,10 +48,11 @@ from pyinfra.api.operations import run_ops
 from pyinfra.context import ctx_inventory
 from pyinfra.operations import files as pyinfra_files
 
-from mastofleet import deployment, operations, run_record
+from mastofleet.deploys import operations
 from mastofleet.deploys.postgres import scram_verifier
-from mastofleet.disk_probe import MARKER
-from mastofleet.secrets_reference import environment_variable
+from mastofleet.model.secrets_reference import environment_variable
+from mastofleet.runtime import deployment, run_record
+from mastofleet.views.disk_probe import MARKER
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from fleet_builder import REPO, build, default_fleet_data
 
-from mastofleet.diagram import diagram_digest, diagram_dot, render_svg
+from mastofleet.plan.diagram import diagram_digest, diagram_dot, render_svg
 
 PICTURE = REPO / "docs" / "fleet.svg"
 REGENERATE = "regenerate it: mastofleet render --diagram docs/fleet.svg inventories/hetzner.py"

@@ -18,7 +18,8 @@ from fleet_builder import build, default_fleet_data
 from plans import plan_host, secrets_in_environment  # noqa: F401 - a fixture used below
 from pyinfra.api.exceptions import PyinfraError
 
-from mastofleet.disk_probe import (
+from mastofleet.model import Doctor
+from mastofleet.views.disk_probe import (
     MARKER,
     data_directory,
     disk_failures,
@@ -28,7 +29,6 @@ from mastofleet.disk_probe import (
     verdict,
     warnings,
 )
-from mastofleet.model import Doctor
 
 THRESHOLDS = Doctor()
 

@@ -20,8 +20,8 @@ from edge_nginx import HEADERS_MORE, RunningEdge, nginx_check, running_edge
 from media_servers import BUCKET, CREDENTIALS, make_bucket, origin_server, s3_server
 
 from mastofleet.deploys import edge
-from mastofleet.files import SecretValues
 from mastofleet.model import Fleet, MediaMigration, Role
+from mastofleet.plan.files import SecretValues
 
 IMAGE = b"\x89PNG" + os.urandom(5000)
 OLD_IMAGE = b"\x89PNG" + os.urandom(7000)

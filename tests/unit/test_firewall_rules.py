@@ -13,12 +13,12 @@ from fleet_builder import SECRET_NAMES, build, default_fleet_data, host_data
 from plans import plan_host
 from pyinfra.api import FileUploadCommand
 
-from mastofleet import firewall
 from mastofleet.deploys import firewall as firewall_role
 from mastofleet.deploys import registry
 from mastofleet.deploys.component import Component, everywhere
-from mastofleet.files import SecretValues
 from mastofleet.model import Role
+from mastofleet.plan import firewall
+from mastofleet.plan.files import SecretValues
 
 
 @pytest.fixture
@@ -148,7 +148,7 @@ def test_a_disabled_firewall_renders_no_table() -> None:
     hosts, common = default_fleet_data()
     common["firewall"] = {"enabled": False}
     fleet = build(hosts, common)
-    from mastofleet.files import host_files
+    from mastofleet.plan.files import host_files
 
     assert not [item for item in host_files(fleet, fleet.host("nixie"), SecretValues()) if "firewall" in item.path]
 

@@ -19,8 +19,8 @@ from fleet_builder import (
 )
 
 from mastofleet.model import Role, Web, fleet_problems
-from mastofleet.problems import FleetError, Problem
-from mastofleet.queues import QUEUES
+from mastofleet.model.problems import FleetError, Problem
+from mastofleet.model.queues import QUEUES
 
 RETRY = "correct the value in group_data or the inventory"  # the fix of every field-level (pydantic) problem
 

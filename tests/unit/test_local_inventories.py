@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fleet_builder import REPO
 
-from mastofleet.fleet import load_inventory
+from mastofleet.project.fleet import load_inventory
 
 LOCAL = REPO / "inventories" / "local.py"
 INTENDED = {

@@ -8,7 +8,7 @@ import json
 import pytest
 from fleet_builder import build, host_data, problems_of
 
-from mastofleet.media.record import finished, with_record, write_record
+from mastofleet.project.media_record import finished, with_record, write_record
 
 ORIGIN = "http://10.0.0.9:8080"
 

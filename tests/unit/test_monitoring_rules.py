@@ -23,12 +23,12 @@ import pytest
 from fleet_builder import APP_HOSTS, SECRET_NAMES, build, default_fleet_data, problems_of
 from test_rendered_files import require
 
-from mastofleet.deploys import exporters, mastodon_exporter, monitoring
-from mastofleet.environment import environment_keys, render_environment
-from mastofleet.files import SecretValues, host_files
-from mastofleet.metrics_endpoints import exporter_ports, metrics_endpoints
+from mastofleet.deploys import exporters, mastodon_exporter, monitoring, registry
 from mastofleet.model import DEFAULT_SIDEKIQ_LATENCY
-from mastofleet.templating import render
+from mastofleet.plan.files import SecretValues, host_files
+from mastofleet.plan.metrics import exporter_ports, metrics_endpoints
+from mastofleet.views.environment import environment_keys, render_environment
+from mastofleet.views.templating import render
 
 PROMTOOL_TESTS = Path(__file__).with_name("promtool")
 ALERT = re.compile(r"^\s+- alert: (\w+)$", re.M)
@@ -68,7 +68,7 @@ def fleet():
 
 
 def test_promtool_accepts_the_configuration_and_rules(fleet, tmp_path):
-    files = {item.path: item.content for item in monitoring.files_for(fleet, fleet.host("nixie"), SecretValues())}
+    files = {item.path: item.content for item in registry.by_name("monitoring").files(fleet, fleet.host("nixie"), SecretValues())}
     (tmp_path / "rules").mkdir()
     render_rules(fleet, tmp_path / "rules")
     configuration = files[monitoring.PROMETHEUS_CONFIGURATION].replace(
@@ -137,7 +137,7 @@ def scrape_targets(fleet) -> dict[str, list[tuple[str, str]]]:
 
     text = next(
         item.content
-        for item in monitoring.files_for(fleet, fleet.host("nixie"), SecretValues())
+        for item in registry.by_name("monitoring").files(fleet, fleet.host("nixie"), SecretValues())
         if item.path == monitoring.PROMETHEUS_CONFIGURATION
     )
     configuration = yaml.safe_load(text)
@@ -185,14 +185,14 @@ def test_a_retired_host_is_no_longer_scraped():
         franz["data"].pop(key, None)
     fleet = build(hosts, common)
     assert not [item for item in metrics_endpoints(fleet) if item.host == "franz"]
-    assert exporters.files_for(fleet, fleet.host("franz"), SecretValues()) == []
+    assert registry.by_name("exporters").files(fleet, fleet.host("franz"), SecretValues()) == []
     assert "10.0.1.5:" not in scrape_targets_text(fleet)
 
 
 def scrape_targets_text(fleet) -> str:
     return next(
         item.content
-        for item in monitoring.files_for(fleet, fleet.host("nixie"), SecretValues())
+        for item in registry.by_name("monitoring").files(fleet, fleet.host("nixie"), SecretValues())
         if item.path == monitoring.PROMETHEUS_CONFIGURATION
     )
 
@@ -248,7 +248,7 @@ def test_without_a_monitor_host_nothing_is_exported():
     assert fleet.monitor_host is None
     assert metrics_endpoints(fleet) == []
     for host in fleet.hosts:
-        assert exporters.files_for(fleet, host, SecretValues()) == []
+        assert registry.by_name("exporters").files(fleet, host, SecretValues()) == []
         assert mastodon_exporter.files_for(fleet, host, SecretValues()) == []
         for item in host_files(fleet, host, SecretValues()):
             assert "PROMETHEUS_EXPORTER" not in item.content, item.path
@@ -391,7 +391,7 @@ def test_every_redis_server_is_scraped_through_the_hosts_one_redis_exporter():
 def test_the_redis_passwords_are_in_a_file_only_the_exporter_reads():
     fleet = split_redis_fleet()
     values = {"redis_password": 'p"w\\d', "cache_redis_password": "cache-pw", "sidekiq_redis_password": "queue-pw"}
-    files = {item.path: item for item in exporters.files_for(fleet, fleet.host("nixie"), SecretValues(values))}
+    files = {item.path: item for item in registry.by_name("exporters").files(fleet, fleet.host("nixie"), SecretValues(values))}
     passwords = files[exporters.REDIS_PASSWORDS]
     assert passwords.sensitive and (passwords.mode, passwords.user, passwords.group) == ("640", "root", "prometheus")
     # keyed as redis_exporter looks them up once -redis.user is set: the user in the address
@@ -404,7 +404,7 @@ def test_the_redis_passwords_are_in_a_file_only_the_exporter_reads():
     assert not arguments.sensitive and f"-redis.password-file={exporters.REDIS_PASSWORDS} " in arguments.content
     assert "-redis.user=mastodon " in arguments.content  # Redis's default user is off
     assert "pw" not in arguments.content  # no password on a command line or in the environment
-    masked = {item.path: item for item in exporters.files_for(fleet, fleet.host("nixie"), SecretValues())}
+    masked = {item.path: item for item in registry.by_name("exporters").files(fleet, fleet.host("nixie"), SecretValues())}
     assert "<secret:sidekiq_redis_password>" in masked[exporters.REDIS_PASSWORDS].content
 
 

@@ -187,9 +187,9 @@ def test_the_bucket_part_prints_the_values_the_app_is_configured_with(state, tmp
     """The store is moto's S3 server on loopback (Spaces itself needs keys and the internet)."""
     from moto.server import ThreadedMotoServer
 
-    from mastofleet.environment import render_environment
-    from mastofleet.files import SecretValues
-    from mastofleet.fleet import load_fleet
+    from mastofleet.plan.files import SecretValues
+    from mastofleet.project.fleet import load_fleet
+    from mastofleet.views.environment import render_environment
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -221,7 +221,7 @@ def test_no_token_at_all(monkeypatch):
 
 
 def test_a_fleet_without_operators_or_server_types_is_refused_before_any_request(api, hetzner_fleet):
-    from mastofleet.problems import FleetError
+    from mastofleet.model.problems import FleetError
 
     fleet = with_host(hetzner_fleet.model_copy(update={"operators": []}), "fritz", server_type=None)
     with pytest.raises(FleetError) as refused:

@@ -12,7 +12,7 @@ import pytest
 from fleet_builder import REPO
 from provision_support import apply_fleet
 
-from mastofleet.fleet import fleet_from_inventory, load_inventory
+from mastofleet.project.fleet import fleet_from_inventory, load_inventory
 from mastofleet.provision.inventory import HetznerInventory
 from support.hetzner_api import TOKEN, FakeHetznerApi
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from fleet_builder import build, group_data, problems_of
 
-from mastofleet.problems import Problem
+from mastofleet.model.problems import Problem
 
 ALICE = group_data("all")["operators"][0]["ssh_keys"][0]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mastofleet.reference import BEGIN, END, reference_markdown
+from mastofleet.views.reference import BEGIN, END, reference_markdown
 
 
 def test_configuration_reference_is_generated(repo) -> None:  # type: ignore[no-untyped-def]

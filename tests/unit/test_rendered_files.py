@@ -26,12 +26,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fleet_builder import APP_HOSTS
 
 from mastofleet.deploys import nginx, postgres
-from mastofleet.environment import environment_keys
-from mastofleet.environment_keys import KNOWN_KEYS, REMOVED_KEYS
-from mastofleet.files import SecretValues, host_files
 from mastofleet.model import Postgres
-from mastofleet.secret_generation import initial_secrets, random_text, secret_key_base, vapid_key_pair
-from mastofleet.secrets import Secret, SecretError, SecretStore, generate_identity
+from mastofleet.model.environment_keys import KNOWN_KEYS, REMOVED_KEYS
+from mastofleet.plan.files import SecretValues, host_files
+from mastofleet.project.secret_generation import initial_secrets, random_text, secret_key_base, vapid_key_pair
+from mastofleet.project.secrets import Secret, SecretError, SecretStore, generate_identity
+from mastofleet.views.environment import environment_keys
 
 SYSTEMD_DIRECTORY = "/etc/systemd/system"
 ENVIRONMENT_FILE = "/home/mastodon/shared/.env.production"

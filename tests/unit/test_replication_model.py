@@ -11,14 +11,14 @@ import json
 import pytest
 from fleet_builder import SECRET_NAMES, build, host_data, problems_of
 
-from mastofleet.database.record import with_record, write_record
 from mastofleet.deploys import postgres
 from mastofleet.deploys.mastodon import direct_database_environment
-from mastofleet.environment import render_environment
-from mastofleet.files import SecretValues
 from mastofleet.model import connection_budget, replica_connection_budget
-from mastofleet.replication import replica_slots, slot_name, upstream_of
-from mastofleet.report import fleet_table
+from mastofleet.plan.files import SecretValues
+from mastofleet.project.cutover_record import with_record, write_record
+from mastofleet.views.environment import render_environment
+from mastofleet.views.replication import replica_slots, slot_name, upstream_of
+from mastofleet.views.report import fleet_table
 
 REPLICA_SECRETS = SECRET_NAMES | {"replication_password"}
 MIGRATION_SECRETS = SECRET_NAMES | {"source_replication_password"}

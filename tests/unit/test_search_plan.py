@@ -12,9 +12,9 @@ from plans import RELEASE, SECRET_VALUES, Plan, plan_host
 from pyinfra.api import FileUploadCommand
 
 from mastofleet.deploys import search
-from mastofleet.environment import render_environment
-from mastofleet.files import SecretValues
-from mastofleet.report import fleet_table
+from mastofleet.plan.files import SecretValues
+from mastofleet.views.environment import render_environment
+from mastofleet.views.report import fleet_table
 
 IRMA = {"name": "irma", "groups": ["search"], "data": {"private_address": "10.0.1.20", "memory_mb": 8192}}
 INGE = {"name": "inge", "groups": ["search"], "data": {"private_address": "10.0.1.21", "memory_mb": 8192}}

@@ -8,10 +8,10 @@ from fleet_builder import build, default_fleet_data, host_data, problems_of
 from plans import SECRET_VALUES, plan_host
 
 from mastofleet.deploys import redis
-from mastofleet.environment import render_environment
-from mastofleet.files import SecretValues
-from mastofleet.redis_servers import MAXCLIENTS, connection_estimate, redis_servers
-from mastofleet.report import fleet_table
+from mastofleet.plan.files import SecretValues
+from mastofleet.views.environment import render_environment
+from mastofleet.views.redis_servers import MAXCLIENTS, connection_estimate, redis_servers
+from mastofleet.views.report import fleet_table
 
 IRMA = {"private_address": "10.0.1.20", "public_address": "203.0.113.20"}
 

@@ -22,8 +22,8 @@ from pyinfra.api.exceptions import PyinfraError
 from test_deploy_plan import make_fake_project, pyinfra_dry_json
 
 from mastofleet.deploys import standby
-from mastofleet.files import SecretValues
-from mastofleet.secrets_reference import environment_variable
+from mastofleet.model.secrets_reference import environment_variable
+from mastofleet.plan.files import SecretValues
 
 REPLICA = {"name": "hermine", "groups": ["db_replica"], "data": {"private_address": "10.0.1.9"}}
 BUILD = "Build streaming replicas that are not built yet (pg_basebackup into a slot, once)"

@@ -10,10 +10,10 @@ import jinja2
 import pytest
 from fleet_builder import REPO, build
 
-from mastofleet import templating
-from mastofleet.fleet import load_fleet
 from mastofleet.model import Role
-from mastofleet.render import render_fleet
+from mastofleet.plan.render import render_fleet
+from mastofleet.project.fleet import load_fleet
+from mastofleet.views import templating
 
 JOURNALD = "base/journald.conf.j2"
 

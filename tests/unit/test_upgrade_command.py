@@ -14,8 +14,8 @@ import pytest
 from fleet_builder import SECRET_NAMES
 from test_cli import INVENTORY, mastofleet
 
+from mastofleet.model.secrets_reference import environment_variable
 from mastofleet.remote.releases import HostReleases, RolloutError, rollback_target
-from mastofleet.secrets_reference import environment_variable
 
 CANARY = "canary-77aa"
 SECRETS = {environment_variable(name): f"{CANARY}-{name}" for name in SECRET_NAMES}
@@ -53,7 +53,7 @@ def test_an_unknown_version_tag_is_refused_before_anything(mastodon_repository: 
 
 def test_a_known_tag_passes_the_check(mastodon_repository: str, tmp_path: Path) -> None:
     """The same check lets an existing tag through (the deploy would go on to pyinfra)."""
-    from mastofleet.pyinfra_deploy import preflight
+    from mastofleet.runtime.pyinfra_deploy import preflight
 
     preflight_environment = pytest.MonkeyPatch()
     try:
@@ -66,7 +66,7 @@ def test_a_known_tag_passes_the_check(mastodon_repository: str, tmp_path: Path) 
 
 def test_a_wrong_age_key_is_refused_naming_the_secret_but_no_value(tmp_path: Path) -> None:
     """The committed example secrets file is encrypted to a key nobody has: any other key fails."""
-    from mastofleet.secrets import generate_identity
+    from mastofleet.project.secrets import generate_identity
 
     key_file = tmp_path / "operator.key"
     generate_identity(key_file)

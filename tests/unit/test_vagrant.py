@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mastofleet.fleet import fleet_host_name
+from mastofleet.project.fleet import fleet_host_name
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -128,11 +128,11 @@ def test_the_wheel_ships_the_templates_and_the_agents_but_no_test_helpers(instal
 
 def test_mastofleet_comes_from_the_wheel_only(installed: Installed, tmp_path: Path) -> None:
     located = _run(
-        [str(installed.python), "-c", "import mastofleet.templating as t; print(t.__file__); print(t.TEMPLATE_DIRECTORY)"],
+        [str(installed.python), "-c", "import mastofleet.views.templating as t; print(t.__file__); print(t.TEMPLATE_DIRECTORY)"],
         tmp_path,
     ).stdout.split()
     assert located == [
-        str(installed.site_packages / "mastofleet" / "templating.py"),
+        str(installed.site_packages / "mastofleet" / "views" / "templating.py"),
         str(installed.site_packages / "mastofleet" / "templates"),
     ]
 

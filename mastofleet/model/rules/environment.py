@@ -3,7 +3,7 @@
 The keys mastofleet writes itself are Mastodon's by construction; `instance.extra_environment` is
 where a typo (`3_BUCKET=` for `S3_BUCKET=`) or a key Mastodon dropped would pass silently. A value
 with a line break writes more keys, so every line an entry produces is checked, as the file would
-hold it. A key written twice needs the rendered file and is reported by `mastofleet.environment`.
+hold it. A key written twice needs the rendered file and is reported by `mastofleet.views.environment`.
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ from pyinfra.api import operation
 from pyinfra.context import ctx_inventory
 
 from mastofleet.deploys import nginx
+from mastofleet.deploys.operations import role_deploy
 from mastofleet.deploys.release import PendingRestart
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.operations import role_deploy
 
 HEALTH_TIMEOUT_SECONDS = 180  # Puma loading a large Rails app on a busy host can take a minute or more
 HEALTH_TIMEOUT_DATA = "rollout_health_timeout"  # --data: seconds to wait for a restarted host

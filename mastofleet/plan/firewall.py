@@ -1,6 +1,6 @@
 """The firewall's rules of a host, gathered from what each of its roles declares.
 
-Every role component that listens lists its `openings` (see `mastofleet.openings`); the registry
+Every role component that listens lists its `openings` (see `mastofleet.views.openings`); the registry
 says which roles a host has. Nothing else is open: the rendered nftables table drops every other
 packet, after accepting the replies and running sessions first (so a new table never cuts an SSH
 session).
@@ -11,7 +11,7 @@ from __future__ import annotations
 from mastofleet.deploys import registry
 from mastofleet.deploys.firewall import RULES_FILE, TABLE, UNIT
 from mastofleet.model import Fleet, Host
-from mastofleet.openings import (
+from mastofleet.views.openings import (
     ANYWHERE,
     FirewallRules,
     Network,
@@ -22,7 +22,7 @@ from mastofleet.openings import (
     from_roles,
     letting_in,
 )
-from mastofleet.openings import rules_of as _rules_of
+from mastofleet.views.openings import rules_of as _rules_of
 
 __all__ = [
     "ANYWHERE",

@@ -6,7 +6,7 @@ when fio is not installed), and reads free space and inodes there, the load, mem
 where the disk exposes it and whether the clock is synchronised. A container hides the disk: SMART
 is reported as not visible there, and load and memory are the whole machine's. The figures are
 judged against the fleet's `doctor` thresholds: a disk that fails them fails the host (and refuses
-the db role, see `mastofleet.disk_guard`); load, memory and time only warn.
+the db role, see `mastofleet.runtime.disk_guard`); load, memory and time only warn.
 """
 
 from __future__ import annotations

@@ -14,12 +14,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mastofleet.data_names import RENAMED, merged_data, print_deprecations
-from mastofleet.environment import duplicate_key_problems
 from mastofleet.model import Fleet, Host, Role, fleet_problems
-from mastofleet.problems import FleetError, InventoryError, Problem
-from mastofleet.secrets import SecretStore
-from mastofleet.templating import use_project
+from mastofleet.model.problems import FleetError, InventoryError, Problem
+from mastofleet.project import cutover_record, media_record
+from mastofleet.project.data_names import RENAMED, merged_data, print_deprecations
+from mastofleet.project.secrets import SecretStore
+from mastofleet.views.environment import duplicate_key_problems
+from mastofleet.views.templating import use_project
 
 # Every field of the Fleet is a section of group_data, but for these: the hosts come from the
 # inventory, the secret names from the store, and the fleet's name from `fleet_name`.
@@ -165,11 +166,8 @@ def fleet_from_inventory(inventory: Any, store: SecretStore | None = None, proje
     common = _common_data(inventory)
     if store is None:
         store = SecretStore.for_fleet_data(common, project or os.getcwd())
-    from mastofleet.database.record import with_record as with_cutover_record
-    from mastofleet.media.record import with_record
-
-    fleet = with_record(fleet_from_hosts(hosts, common, store), project or os.getcwd())
-    return with_cutover_record(fleet, project or os.getcwd())
+    fleet = media_record.with_record(fleet_from_hosts(hosts, common, store), project or os.getcwd())
+    return cutover_record.with_record(fleet, project or os.getcwd())
 
 
 def _common_data(inventory: Any) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mastofleet.model import Fleet, Host, connection_budget, replica_connection_budget
-from mastofleet.redis_servers import connection_estimate, redis_servers, what_it_holds
-from mastofleet.search import search_endpoint, search_settings
+from mastofleet.views.redis_servers import connection_estimate, redis_servers, what_it_holds
+from mastofleet.views.search import search_endpoint, search_settings
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

@@ -6,13 +6,13 @@ app host: the cure for the config drift that took Hachyderm's media down.
 
 from __future__ import annotations
 
-from mastofleet.config_file import SecretValues
 from mastofleet.model import Fleet, Problem, Role
 from mastofleet.model.rules.environment import environment_keys
-from mastofleet.redis_servers import redis_servers
-from mastofleet.search import search_endpoint
-from mastofleet.secrets_reference import MASTODON_SECRETS, secret_name
-from mastofleet.templating import render
+from mastofleet.model.secrets_reference import MASTODON_SECRETS, secret_name
+from mastofleet.views.config_file import SecretValues
+from mastofleet.views.redis_servers import redis_servers
+from mastofleet.views.search import search_endpoint
+from mastofleet.views.templating import render
 
 
 def database_endpoint(fleet: Fleet) -> tuple[str, int]:

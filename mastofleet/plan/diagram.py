@@ -19,10 +19,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from mastofleet.firewall import openings
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.problems import InventoryError
-from mastofleet.services import METRICS_SERVICES, expected_services
+from mastofleet.model.problems import InventoryError
+from mastofleet.plan.firewall import openings
+from mastofleet.plan.services import METRICS_SERVICES, expected_services
 
 # No hyphen in it: Graphviz writes "-" in SVG comments as "&#45;".
 DIGEST_MARK = "mastofleet diagram sha256:"

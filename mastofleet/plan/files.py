@@ -7,9 +7,9 @@ review shows exactly what a deploy would change.
 
 from __future__ import annotations
 
-from mastofleet.config_file import ConfigFile, RoleFiles, SecretValues
 from mastofleet.deploys import registry
 from mastofleet.model import Fleet, Host
+from mastofleet.views.config_file import ConfigFile, RoleFiles, SecretValues
 
 __all__ = ["ConfigFile", "RoleFiles", "SecretValues", "host_files"]
 

@@ -1,6 +1,6 @@
 """A file the deploy puts on a host, and the secret values its template reads.
 
-Roles build these; `mastofleet.files.host_files` gathers every role's for a host (the registry says
+Roles build these; `mastofleet.plan.files.host_files` gathers every role's for a host (the registry says
 which roles a host has), so the deploy and `mastofleet render` write the same list.
 """
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-_HERE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # mastofleet/
 
 
 def shipped_templates() -> Path:
@@ -25,8 +25,8 @@ def shipped_templates() -> Path:
     repository's top-level templates/; running from a source checkout (an editable install),
     they are that templates/ itself.
     """
-    installed = _HERE / "templates"
-    return installed if installed.is_dir() else _HERE.parent / "templates"
+    installed = _PACKAGE / "templates"
+    return installed if installed.is_dir() else _PACKAGE.parent / "templates"
 
 
 TEMPLATE_DIRECTORY = shipped_templates()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mastofleet.files import SecretValues, host_files
 from mastofleet.model import Fleet
+from mastofleet.plan.files import SecretValues, host_files
 
 
 def render_fleet(fleet: Fleet, output: Path) -> list[Path]:

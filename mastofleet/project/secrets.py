@@ -18,7 +18,7 @@ from typing import Any
 import pyrage
 from pyrage import x25519
 
-from mastofleet.secrets_reference import environment_variable
+from mastofleet.model.secrets_reference import environment_variable
 
 KEY_ENVIRONMENT = "MASTOFLEET_AGE_KEY"
 KEY_FILE_ENVIRONMENT = "MASTOFLEET_AGE_KEY_FILE"

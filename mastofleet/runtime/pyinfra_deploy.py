@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mastofleet.fleet import load_fleet, project_directory
 from mastofleet.model import Instance
-from mastofleet.problems import InventoryError
-from mastofleet.secrets import SecretStore
+from mastofleet.model.problems import InventoryError
+from mastofleet.project.fleet import load_fleet, project_directory
+from mastofleet.project.secrets import SecretStore
 
 
 def parse_data(data: list[str]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Firewall openings: the port a role listens on and who may reach it, and the nftables rules they make.
 
 Every role that listens declares its openings in its component (`openings`): the port, the protocol,
-and who may reach it (`from_roles`, `from_operators`, or `ANYWHERE`). `mastofleet.firewall` gathers
+and who may reach it (`from_roles`, `from_operators`, or `ANYWHERE`). `mastofleet.plan.firewall` gathers
 them for a host from the registry; the firewall role renders them with `rules_of`.
 """
 

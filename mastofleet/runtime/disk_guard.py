@@ -12,8 +12,8 @@ from pyinfra import host as current_host
 from pyinfra.api import FactBase
 from pyinfra.api.exceptions import PyinfraError
 
-from mastofleet.disk_probe import Probe, data_directory, disk_failures, parse_probe, probe_script
 from mastofleet.model import Fleet, Host
+from mastofleet.views.disk_probe import Probe, data_directory, disk_failures, parse_probe, probe_script
 
 FORCE = "force_disk"
 

@@ -15,7 +15,7 @@ from pyinfra.facts.files import Link, Sha256File
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util.files import chmod, chown
 
-from mastofleet.config_file import ConfigFile
+from mastofleet.views.config_file import ConfigFile
 
 
 class AsUser(TypedDict):
