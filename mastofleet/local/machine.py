@@ -215,6 +215,20 @@ def power_cut(name: str) -> None:
     if files.directory.exists():
         files.stop_flag.touch()
     _kill_all(name)
+    _release_veth(name)
+
+
+def _release_veth(name: str, timeout: float = 10.0) -> None:
+    """Wait until the kernel has removed the host's end of the killed container's veth pair (it
+    does once the container's network namespace is gone), else remove it: a new nspawn for the
+    same machine fails with "Failed to add new veth interfaces: File exists" while it is there."""
+    interface = f"vb-{name}"[:15]  # nspawn's name for it, cut to the kernel's limit
+    deadline = time.monotonic() + timeout
+    while Path(f"/sys/class/net/{interface}").exists():
+        if time.monotonic() > deadline:
+            subprocess.run(["ip", "link", "delete", interface], check=False, capture_output=True)
+            return
+        time.sleep(POLL_SECONDS)
 
 
 def _wait_gone(name: str, timeout: float) -> bool:
