@@ -218,7 +218,7 @@ def power_cut(name: str) -> None:
     _release_veth(name)
 
 
-def _release_veth(name: str, timeout: float = 10.0) -> None:
+def _release_veth(name: str, timeout: float = 2.0) -> None:
     """Wait until the kernel has removed the host's end of the killed container's veth pair (it
     does once the container's network namespace is gone), else remove it: a new nspawn for the
     same machine fails with "Failed to add new veth interfaces: File exists" while it is there."""
