@@ -63,16 +63,23 @@ def test_vagrantfile_uses_the_bridge_the_network_makes() -> None:
 
 def test_the_dry_run_fleet_is_the_db_host_and_one_app_host() -> None:
     groups = _groups("inventories/vagrant_dry_run.py")
-    assert groups == {"db": {"nixie"}, "redis": {"nixie"}, "lb": {"nixie"}, "monitor": {"nixie"}, "app": {"freud"}, "edge": set()}
+    assert groups == {
+        "db": {"nixie"},
+        "redis": {"nixie"},
+        "lb": {"nixie"},
+        "monitor": {"nixie"},
+        "app": {"freud"},
+        "edge": set(),
+    }
     assert set(dry_run.MACHINES) == set().union(*groups.values())
 
 
-def _dry_run_fleet_triples() -> list[tuple[str, list[str], dict]]:
-    """What pyinfra hands the model for inventories/vagrant_dry_run.py: each host's groups, and its
-    data over group_data/app.py's for the app host (host data wins over group data)."""
+def _fleet_triples(inventory_path: str) -> list[tuple[str, list[str], dict]]:
+    """What pyinfra hands the model for an inventory: each host's groups, and its data over
+    group_data/app.py's for app hosts (host data wins over group data)."""
     app = group_data("app")
     triples: dict[str, tuple[str, list[str], dict]] = {}
-    for role, hosts in _declared("inventories/vagrant_dry_run.py").items():
+    for role, hosts in _declared(inventory_path).items():
         for name, data in hosts:
             short = fleet_host_name(name)
             entry = triples.setdefault(short, (short, [], {}))
@@ -81,13 +88,27 @@ def _dry_run_fleet_triples() -> list[tuple[str, list[str], dict]]:
     return list(triples.values())
 
 
-def test_the_dry_run_fleet_is_valid() -> None:
+@pytest.mark.parametrize(
+    ("inventory_path", "groups", "app_hosts"),
+    [
+        ("inventories/vagrant.py", ("all", "vagrant"), {"freud", "fritz", "franz"}),
+        ("inventories/vagrant_dry_run.py", ("all", "vagrant", "vagrant_dry_run"), {"freud"}),
+    ],
+)
+def test_the_vagrant_fleets_are_valid(inventory_path: str, groups: tuple[str, ...], app_hosts: set[str]) -> None:
+    """What `mastofleet check` says once the machines run (the connector needs them running)."""
+    common, _ = merged_data([(f"group_data/{name}.py", group_data(name)) for name in groups])
+    fleet = fleet_from_hosts(_fleet_triples(inventory_path), common, FakeSecretStore())  # type: ignore[arg-type]
+    assert {host.name for host in fleet.with_role(Role.app)} == app_hosts
+
+
+def test_the_dry_run_fleet_runs_the_standin() -> None:
     common, _ = merged_data(
         [(f"group_data/{name}.py", group_data(name)) for name in ("all", "vagrant", "vagrant_dry_run")]
     )
-    fleet = fleet_from_hosts(_dry_run_fleet_triples(), common, FakeSecretStore())  # type: ignore[arg-type]
-    assert {host.name for host in fleet.with_role(Role.app)} == {"freud"}
+    fleet = fleet_from_hosts(_fleet_triples("inventories/vagrant_dry_run.py"), common, FakeSecretStore())  # type: ignore[arg-type]
     assert fleet.instance.source.path == "tests/fixtures/standin"
+    assert fleet.backup is None
 
 
 def _vagrant(*arguments: str, hosts: str | None = None, where: Path = PROJECT) -> subprocess.CompletedProcess[str]:
@@ -119,7 +140,7 @@ def test_vagrant_defines_the_reduced_fleet_and_refuses_an_unknown_host(tmp_path:
     assert "hermine" in refused.stdout + refused.stderr
 
 
-def test_the_box_names_the_mirror_hosts_and_not_the_local_fleets_key() -> None:
+def test_the_box_names_the_mirror_hosts_and_gives_vagrant_sudo() -> None:
     hosts = box.render_hosts((MirrorHost("mirror.example", ("192.0.2.80", "192.0.2.81")),))
     assert "192.0.2.80\tmirror.example\n" in hosts
     assert "127.0.0.1\tlocalhost" in hosts
