@@ -1,16 +1,15 @@
-"""The same fleet as `hetzner.py`, as the Vagrant VMs of the `Vagrantfile` (pyinfra's @vagrant connector).
+"""The same fleet as `hetzner.py`, as the Vagrant machines of the `Vagrantfile` (pyinfra's @vagrant connector).
 
-Only addresses and connection settings differ; the groups and group_data are the same.
+Only addresses and connection settings differ; the groups and group_data are the same. Every machine
+must be running (`vagrant up`): the connector asks `vagrant status` for each. The reduced fleet of
+the dry run on this machine is `vagrant_dry_run.py`.
 """
 
+from mastofleet.vagrant.inventory import vagrant_host as _host
 
-def _host(name, address):
-    return (f"@vagrant/{name}", {"private_address": address, "public_address": address})
-
-
-db = [_host("nixie", "192.168.56.11")]
-redis = [_host("nixie", "192.168.56.11")]
-lb = [_host("nixie", "192.168.56.11")]
-app = [_host("freud", "192.168.56.12"), _host("fritz", "192.168.56.13"), _host("franz", "192.168.56.14")]
-edge = [_host("esme", "192.168.56.15")]
-monitor = [_host("nixie", "192.168.56.11")]
+db = [_host("nixie")]
+redis = [_host("nixie")]
+lb = [_host("nixie")]
+app = [_host("freud"), _host("fritz"), _host("franz")]
+edge = [_host("esme")]
+monitor = [_host("nixie")]

@@ -28,6 +28,7 @@ from mastofleet.commands import (
     secrets,
     status,
     upgrade,
+    vagrant,
 )
 
 DESCRIPTION = "`mastofleet`: check, render and operate a Mastodon fleet."
@@ -49,6 +50,7 @@ SUBCOMMANDS = (
     reference,
     provision,
     local,
+    vagrant,
 )
 
 

@@ -46,6 +46,7 @@ REPORTED = (
     Reported("mastofleet.database.cutover", "CutoverError", PROBLEMS, "mastofleet cutover"),
     Reported("mastofleet.provision.errors", "ProvisionError", OWN_CODE),
     Reported("mastofleet.local.errors", "LocalFleetError", PROBLEMS, "mastofleet local {local_command}"),
+    Reported("mastofleet.vagrant.errors", "VagrantFleetError", PROBLEMS, "mastofleet vagrant {vagrant_command}"),
 )
 
 

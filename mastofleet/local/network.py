@@ -79,16 +79,24 @@ def restore_forwarding() -> None:
         saved.unlink()
 
 
-def render_firewall(mirror_addresses: tuple[str, ...]) -> str:
+def render_firewall(
+    mirror_addresses: tuple[str, ...],
+    *,
+    table: str = TABLE,
+    bridge: str = BRIDGE,
+    network: str = NETWORK,
+) -> str:
     """The whole table, replaced in one nft transaction so there is never a gap.
 
-    The first two lines make the delete safe when the table does not exist yet.
+    The first two lines make the delete safe when the table does not exist yet. `table`,
+    `bridge` and `network` are the local fleet's unless another set of hosts (the Vagrant
+    containers) needs the same confinement on its own bridge.
     """
     elements = f"        elements = {{ {', '.join(mirror_addresses)} }}\n" if mirror_addresses else ""
     return f"""\
-table inet {TABLE} {{}}
-delete table inet {TABLE}
-table inet {TABLE} {{
+table inet {table} {{}}
+delete table inet {table}
+table inet {table} {{
     set mirror_addresses {{
         type ipv4_addr
 {elements}    }}
@@ -96,24 +104,24 @@ table inet {TABLE} {{
     chain forward {{
         type filter hook forward priority filter; policy accept;
         # Host to host, on the bridge (bridged traffic is seen here when br_netfilter is loaded).
-        iifname "{BRIDGE}" oifname "{BRIDGE}" accept
+        iifname "{bridge}" oifname "{bridge}" accept
         # Out to the apt mirror, and only to it.
-        iifname "{BRIDGE}" ip daddr @mirror_addresses tcp dport {{ 80, 443 }} accept
-        oifname "{BRIDGE}" ct state established,related accept
-        iifname "{BRIDGE}" drop
-        oifname "{BRIDGE}" drop
+        iifname "{bridge}" ip daddr @mirror_addresses tcp dport {{ 80, 443 }} accept
+        oifname "{bridge}" ct state established,related accept
+        iifname "{bridge}" drop
+        oifname "{bridge}" drop
     }}
 
     chain input {{
         type filter hook input priority filter; policy accept;
         # Answers to this machine's own connections (SSH into the hosts); nothing else.
-        iifname "{BRIDGE}" ct state established,related accept
-        iifname "{BRIDGE}" drop
+        iifname "{bridge}" ct state established,related accept
+        iifname "{bridge}" drop
     }}
 
     chain postrouting {{
         type nat hook postrouting priority srcnat; policy accept;
-        ip saddr {NETWORK} oifname != "{BRIDGE}" masquerade
+        ip saddr {network} oifname != "{bridge}" masquerade
     }}
 }}
 """

@@ -23,6 +23,8 @@ from pyinfra import host as current_host
 from pyinfra import state as current_state
 from pyinfra.operations import python
 
+from mastofleet.project.fleet import fleet_host_name
+
 HOST_DIRECTORY = "/var/lib/mastofleet/runs"
 
 
@@ -70,7 +72,8 @@ def _host_operations(host: Any) -> dict[str, list[str]]:
 
 
 def _write_on_host() -> None:
-    record = {**run_header(), "host": current_host.name, **_host_operations(current_host)}
+    # The fleet's name for the host (`@vagrant/nixie` is nixie), as every other report names it.
+    record = {**run_header(), "host": fleet_host_name(current_host.name), **_host_operations(current_host)}
     path = f"{HOST_DIRECTORY}/{record['run']}.json"
     current_host.run_shell_command(f"mkdir -p {HOST_DIRECTORY} && chmod 750 {HOST_DIRECTORY}", _sudo=True)
     current_host.put_file(StringIO(json.dumps(record, indent=2) + "\n"), path, _sudo=True)
@@ -96,7 +99,7 @@ def _write_operator_record() -> None:
 
     if not ctx_state.isset():
         return  # not inside a pyinfra run (e.g. plans built by tests)
-    hosts = {host.name: _host_operations(host) for host in current_state.inventory}
+    hosts = {fleet_host_name(host.name): _host_operations(host) for host in current_state.inventory}
     if not any(meta.is_complete() for data in current_state.ops.values() for meta in _metas(data)):
         return  # a dry run or a refused deploy: nothing ran, nothing to record
     record = {**run_header(), "finished": datetime.now(UTC).isoformat(), "hosts": hosts}

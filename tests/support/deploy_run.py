@@ -1,50 +1,17 @@
-"""Run `deploy.py` on an inventory and count, from pyinfra's own results, what changed where."""
+"""The repository's deploys, for the tests: `mastofleet.runtime.deploy_run` run in this checkout."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from mastofleet.runtime import deploy_run
+from mastofleet.runtime.deploy_run import DeployResult
 
 PROJECT = Path(__file__).resolve().parents[2]
 
-
-@dataclass
-class DeployResult:
-    returncode: int
-    seconds: float
-    changed: dict[str, list[str]] = field(default_factory=dict)  # host -> names of changed operations
-    failed: dict[str, list[str]] = field(default_factory=dict)
-    output: str = ""
-
-    @property
-    def changed_count(self) -> int:
-        return sum(len(names) for names in self.changed.values())
+__all__ = ["PROJECT", "DeployResult", "run_deploy"]
 
 
 def run_deploy(inventory: str = "inventories/local.py", *extra: str) -> DeployResult:
-    """`pyinfra -y --json INVENTORY deploy.py`; results are taken from the JSON, not the log text."""
-    pyinfra = str(Path(sys.executable).with_name("pyinfra"))
-    started = time.monotonic()
-    completed = subprocess.run(
-        [pyinfra, "-y", "--json", inventory, "deploy.py", *extra],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.monotonic() - started
-    result = DeployResult(completed.returncode, seconds, output=completed.stderr[-20000:])
-    try:
-        payload = json.loads(completed.stdout)
-    except ValueError:
-        return result
-    for operation in (payload.get("results") or {}).get("operations", []):
-        for host in operation["success"]:
-            result.changed.setdefault(host, []).append(operation["name"])
-        for host in operation["error"]:
-            result.failed.setdefault(host, []).append(operation["name"])
-    return result
+    """`pyinfra -y --json INVENTORY deploy.py` in this checkout (see mastofleet.runtime.deploy_run)."""
+    return deploy_run.run_deploy(PROJECT, inventory, *extra)

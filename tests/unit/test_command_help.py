@@ -38,6 +38,7 @@ EXPECTED: dict[tuple[str, ...], list[str]] = {
         "reference",
         "provision",
         "local",
+        "vagrant",
     ],
     ("check",): INVENTORY,
     ("render",): ["inventory", "output", "--diagram"],
@@ -75,6 +76,10 @@ EXPECTED: dict[tuple[str, ...], list[str]] = {
     ("local", "status"): [],
     ("local", "ssh"): ["HOST", "COMMAND"],
     ("local", "exec"): ["HOST", "COMMAND"],
+    ("vagrant",): ["box", "network", "dry-run"],
+    ("vagrant", "box"): ["--rebuild"],
+    ("vagrant", "network"): ["--down"],
+    ("vagrant", "dry-run"): [],
 }
 
 

@@ -1,6 +1,7 @@
-"""scripts/test collects tests/unit, tests/infra and tests/fleet in one pytest run. Their folders are
-not packages, so pytest imports each test module by its file name alone: two modules of the same
-name stop the whole run at collection ("import file mismatch") and no test runs at all."""
+"""scripts/test collects tests/unit, tests/infra and tests/fleet in one pytest run, and tests/vagrant
+after them. Their folders are not packages, so pytest imports each test module by its file name
+alone: two modules of the same name stop the whole run at collection ("import file mismatch") and no
+test runs at all."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
-COLLECTED = ("unit", "infra", "fleet")
+COLLECTED = ("unit", "infra", "fleet", "vagrant")
 
 
 def test_no_two_test_modules_share_a_name() -> None:
