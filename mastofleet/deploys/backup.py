@@ -209,12 +209,16 @@ def database_backups(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
     # archive_mode takes a restart; the command alone a reload (a restart covers both).
     restart_service(cluster, changed(archive))
     systemd.daemon_reload(name="Reload systemd units", _if=changed(units))
+    _backup_timers(on=True)
+
+
+def _backup_timers(on: bool) -> None:
     for kind in KINDS:
         systemd.service(
-            name=f"Enable the {kind} backup timer",
+            name=f"{'Enable' if on else 'Disable'} the {kind} backup timer",
             service=f"mastofleet-backup-{kind}.timer",
-            running=True,
-            enabled=True,
+            running=on,
+            enabled=on,
         )
 
 
@@ -222,13 +226,7 @@ def _remove_database_backups(fleet: Fleet, cluster: str) -> None:
     archive = archive_path(fleet)
     if not current_host.get_fact(File, path=archive):
         return
-    for kind in KINDS:
-        systemd.service(
-            name=f"Disable the {kind} backup timer",
-            service=f"mastofleet-backup-{kind}.timer",
-            running=False,
-            enabled=False,
-        )
+    _backup_timers(on=False)
     removed = files.file(name=f"Remove {archive} (no backups in the model)", path=archive, present=False)
     restart_service(cluster, changed(removed))
 

@@ -188,29 +188,32 @@ def postgresql(fleet: Fleet, host: Host, secrets: SecretValues, kept: frozenset[
     create_role_and_database(fleet, secrets)
     if fleet.replica_hosts:
         replication = fleet.replication
-        postgres.role(
-            name=f"Create the {replication.user} role (replication only)",
-            role=replication.user,
-            login=True,
+        login_role(
+            f"Create the {replication.user} role (replication only)",
+            replication.user,
+            secrets[secret_name(replication.password)],
             replication=True,
-            _sudo=True,
-            _sudo_user="postgres",
         )
-        set_role_password(replication.user, secrets[secret_name(replication.password)])
     drop_stale_slots(fleet)
+
+
+def login_role(title: str, role: str, password: str, createdb: bool = False, replication: bool = False) -> None:
+    """A role that logs in with ``password`` (given only when it differs: see set_role_password)."""
+    postgres.role(
+        name=title,
+        role=role,
+        login=True,
+        createdb=createdb,
+        replication=replication,
+        _sudo=True,
+        _sudo_user="postgres",
+    )
+    set_role_password(role, password)
 
 
 def create_role_and_database(fleet: Fleet, secrets: SecretValues) -> None:
     settings = fleet.postgres
-    postgres.role(
-        name=f"Create the {settings.user} role",
-        role=settings.user,
-        login=True,
-        createdb=True,
-        _sudo=True,
-        _sudo_user="postgres",
-    )
-    set_role_password(settings.user, secrets[secret_name(settings.password)])
+    login_role(f"Create the {settings.user} role", settings.user, secrets[secret_name(settings.password)], createdb=True)
     postgres.database(
         name=f"Create the {settings.database} database",
         database=settings.database,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 from mastofleet.deploys.media_migration import CREDENTIALS_FILE, LIBRARY, SETTINGS_FILE
@@ -69,10 +70,16 @@ def progress_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def status(inventory_path: str) -> int:
+def _printed(inventory_path: str, verb: str, lines: Callable[[dict[str, Any]], list[str]]) -> dict[str, Any]:
+    """The edge's report for ``verb``, printed as ``lines`` makes it."""
     fleet, inventory = load_fleet(inventory_path)
-    report = edge_report(fleet, inventory, "status")
-    print("\n".join(progress_lines(report)))
+    report = edge_report(fleet, inventory, verb)
+    print("\n".join(lines(report)))
+    return report
+
+
+def status(inventory_path: str) -> int:
+    _printed(inventory_path, "status", progress_lines)
     return 0
 
 
@@ -92,10 +99,7 @@ def verify_lines(report: dict[str, Any]) -> list[str]:
 
 
 def verify(inventory_path: str) -> int:
-    fleet, inventory = load_fleet(inventory_path)
-    report = edge_report(fleet, inventory, "verify")
-    print("\n".join(verify_lines(report)))
-    return 0 if report["complete"] else 1
+    return 0 if _printed(inventory_path, "verify", verify_lines)["complete"] else 1
 
 
 def finish(inventory_path: str) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from mastofleet.local.errors import LocalFleetError
 from mastofleet.local.mirror import discover_mirror
-from mastofleet.runtime.deploy_run import run_deploy
+from mastofleet.runtime.deploy_run import DeployResult, run_deploy
 from mastofleet.vagrant import network
 from mastofleet.vagrant.box import ensure_box
 from mastofleet.vagrant.errors import VagrantFleetError
@@ -133,19 +133,22 @@ def check_fleet() -> None:
     run(mastofleet_command("check", INVENTORY), "mastofleet check")
 
 
-def converge(report: DryRunReport) -> None:
-    say(f"$ pyinfra -y --json {INVENTORY} deploy.py")
+def deploy(what: str) -> DeployResult:
+    """The real deploy of the reduced fleet; raise with its output's tail when it failed."""
     result = run_deploy(PROJECT, INVENTORY)
     if result.returncode != 0 or result.failed:
-        raise VagrantFleetError(f"the deploy failed on {result.failed or 'a host'}:\n{result.output[-4000:]}")
-    report.converge_changed = result.changed_count
+        raise VagrantFleetError(f"{what} failed on {result.failed or 'a host'}:\n{result.output[-4000:]}")
+    return result
+
+
+def converge(report: DryRunReport) -> None:
+    say(f"$ pyinfra -y --json {INVENTORY} deploy.py")
+    report.converge_changed = deploy("the deploy").changed_count
 
 
 def noop(report: DryRunReport) -> None:
     say(f"$ pyinfra -y --json {INVENTORY} deploy.py   (again: nothing may change)")
-    result = run_deploy(PROJECT, INVENTORY)
-    if result.returncode != 0 or result.failed:
-        raise VagrantFleetError(f"the second deploy failed on {result.failed or 'a host'}:\n{result.output[-4000:]}")
+    result = deploy("the second deploy")
     report.noop_changed = result.changed_count
     report.noop_changes = result.changed
 
