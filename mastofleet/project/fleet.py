@@ -127,8 +127,7 @@ def fleet_from_hosts(
         # Cross-host rules over a fleet missing its invalid hosts would report false problems.
         raise FleetError(problems)
     problems += one_round(literal_secret_problems(common), fleet_problems(fleet))
-    if not problems:
-        problems += duplicate_key_problems(fleet)  # the one check that needs a rendered file
+    problems += duplicate_key_problems(fleet)  # the one check that needs a rendered file
     if problems:
         raise FleetError(problems)
     return fleet

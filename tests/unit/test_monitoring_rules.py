@@ -68,10 +68,7 @@ def fleet():
 
 
 def test_promtool_accepts_the_configuration_and_rules(fleet, tmp_path):
-    files = {
-        item.path: item.content
-        for item in registry.by_name("monitoring").files(fleet, fleet.host("nixie"), SecretValues())
-    }
+    files = {item.path: item.content for item in registry.by_name("monitoring").files(fleet, fleet.host("nixie"), SecretValues())}
     (tmp_path / "rules").mkdir()
     render_rules(fleet, tmp_path / "rules")
     configuration = files[monitoring.PROMETHEUS_CONFIGURATION].replace(
@@ -395,10 +392,7 @@ def test_every_redis_server_is_scraped_through_the_hosts_one_redis_exporter():
 def test_the_redis_passwords_are_in_a_file_only_the_exporter_reads():
     fleet = split_redis_fleet()
     values = {"redis_password": 'p"w\\d', "cache_redis_password": "cache-pw", "sidekiq_redis_password": "queue-pw"}
-    files = {
-        item.path: item
-        for item in registry.by_name("exporters").files(fleet, fleet.host("nixie"), SecretValues(values))
-    }
+    files = {item.path: item for item in registry.by_name("exporters").files(fleet, fleet.host("nixie"), SecretValues(values))}
     passwords = files[exporters.REDIS_PASSWORDS]
     assert passwords.sensitive and (passwords.mode, passwords.user, passwords.group) == ("640", "root", "prometheus")
     # keyed as redis_exporter looks them up once -redis.user is set: the user in the address
@@ -411,9 +405,7 @@ def test_the_redis_passwords_are_in_a_file_only_the_exporter_reads():
     assert not arguments.sensitive and f"-redis.password-file={exporters.REDIS_PASSWORDS} " in arguments.content
     assert "-redis.user=mastodon " in arguments.content  # Redis's default user is off
     assert "pw" not in arguments.content  # no password on a command line or in the environment
-    masked = {
-        item.path: item for item in registry.by_name("exporters").files(fleet, fleet.host("nixie"), SecretValues())
-    }
+    masked = {item.path: item for item in registry.by_name("exporters").files(fleet, fleet.host("nixie"), SecretValues())}
     assert "<secret:sidekiq_redis_password>" in masked[exporters.REDIS_PASSWORDS].content
 
 
