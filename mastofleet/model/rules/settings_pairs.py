@@ -149,9 +149,20 @@ def bucket_name(fleet: Fleet) -> list[Problem]:
             "bucket",
             f"'{bucket}' is not a bucket name {storage.provider} accepts: {wrong}",
             "use 3 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit, "
-            "e.g. " + (re.sub(r"[^a-z0-9-]+", "-", bucket.lower()).strip("-")[:63] or "mastodon-media"),
+            f"e.g. {_suggestion(bucket, storage.provider)}",
         )
     ]
+
+
+def _suggestion(bucket: str, provider: str) -> str:
+    """The name as the rules would have it: other characters as '-', reserved affixes dropped."""
+    name = bucket.lower()
+    for prefix in AWS_RESERVED_PREFIXES:
+        name = name.removeprefix(prefix)
+    for suffix in AWS_RESERVED_SUFFIXES:
+        name = name.removesuffix(suffix)
+    name = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]+", "-", name)).strip("-")[:63].strip("-")
+    return name if _bucket_fault(name, provider, path_style=False) is None else "mastodon-media"
 
 
 def _bucket_fault(bucket: str, provider: str, path_style: bool) -> str | None:
