@@ -119,6 +119,61 @@ def test_an_alert_receiver_address_that_is_no_email(fleet_data):
     )
 
 
+@pytest.mark.parametrize("field", ["login", "password"])
+def test_an_smtp_login_the_auth_method_never_sends(fleet_data, field):
+    hosts, common = fleet_data
+    common["smtp"]["auth_method"] = "none"
+    common["smtp"].pop("login" if field == "password" else "password")
+    problem = only(problems_of(hosts, common)[0])
+    assert problem == Problem(
+        "smtp",
+        field,
+        f"a {field} is set, but auth_method 'none' never sends it",
+        f"set smtp.auth_method to 'plain' or 'login' to use it, or remove smtp.{field}",
+    )
+
+
+def test_an_smtp_login_without_a_password(fleet_data):
+    hosts, common = fleet_data
+    del common["smtp"]["password"]
+    problem = only(problems_of(hosts, common)[0])
+    assert problem == Problem(
+        "smtp",
+        "password",
+        "smtp.login is set without smtp.password: the mail server would refuse the login",
+        "set smtp.password as a reference like 'secret:smtp_password', or remove smtp.login and set "
+        "auth_method = 'none'",
+    )
+
+
+def test_an_smtp_password_without_a_login(fleet_data):
+    hosts, common = fleet_data
+    del common["smtp"]["login"]
+    problem = only(problems_of(hosts, common)[0])
+    assert (problem.field, problem.message) == (
+        "login",
+        "smtp.password is set without smtp.login: the mail server would refuse the login",
+    )
+
+
+# --- PostgreSQL's reserve ---------------------------------------------------------------------
+
+
+def test_reserved_connections_leave_none_for_the_app(fleet_data):
+    hosts, common = fleet_data
+    common["postgres"]["reserved_connections"] = 300
+    problems = problems_of(hosts, common)[0]
+    assert (
+        Problem(
+            "postgres",
+            "reserved_connections",
+            "300 reserved of max_connections 300 leaves none for the app",
+            "set reserved_connections below 300 (10 is plenty), or raise max_connections",
+        )
+        in problems
+    )
+
+
 # --- monitoring and its host ------------------------------------------------------------------
 
 

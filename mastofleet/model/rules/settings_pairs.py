@@ -91,6 +91,53 @@ def mail_addresses(fleet: Fleet) -> list[Problem]:
     return problems
 
 
+def smtp_login(fleet: Fleet) -> list[Problem]:
+    """A login goes with a password (and the other way round); auth_method 'none' sends neither."""
+    smtp = fleet.smtp
+    if smtp is None:
+        return []
+    if smtp.auth_method == "none":
+        given = [field for field in ("login", "password") if getattr(smtp, field) is not None]
+        return [
+            Problem(
+                "smtp",
+                field,
+                f"a {field} is set, but auth_method 'none' never sends it",
+                f"set smtp.auth_method to 'plain' or 'login' to use it, or remove smtp.{field}",
+            )
+            for field in given
+        ]
+    if (smtp.login is None) != (smtp.password is None):
+        missing, given_field = ("password", "login") if smtp.password is None else ("login", "password")
+        return [
+            Problem(
+                "smtp",
+                missing,
+                f"smtp.{given_field} is set without smtp.{missing}: the mail server would refuse the login",
+                f"set smtp.{missing}"
+                + (" as a reference like 'secret:smtp_password'" if missing == "password" else "")
+                + f", or remove smtp.{given_field} and set auth_method = 'none'",
+            )
+        ]
+    return []
+
+
+def postgres_reserve(fleet: Fleet) -> list[Problem]:
+    """The reserved connections must leave some for the app."""
+    postgres = fleet.postgres
+    if postgres.reserved_connections < postgres.max_connections:
+        return []
+    return [
+        Problem(
+            "postgres",
+            "reserved_connections",
+            f"{postgres.reserved_connections} reserved of max_connections {postgres.max_connections} leaves "
+            "none for the app",
+            f"set reserved_connections below {postgres.max_connections} (10 is plenty), or raise max_connections",
+        )
+    ]
+
+
 def monitoring_needs_a_host(fleet: Fleet) -> list[Problem]:
     """Monitoring settings given with no host in `monitor` would deploy no Prometheus and no exporter.
     A fleet without monitoring on purpose leaves the section at its defaults (`monitoring = {}`)."""
@@ -195,6 +242,8 @@ def settings_pairs(fleet: Fleet) -> list[Problem]:
     return (
         tls_inputs(fleet)
         + mail_addresses(fleet)
+        + smtp_login(fleet)
+        + postgres_reserve(fleet)
         + monitoring_needs_a_host(fleet)
         + media_host_apart(fleet)
         + bucket_name(fleet)
