@@ -94,13 +94,18 @@ def fleet_from_hosts(
     common: Mapping[str, Any],
     store: SecretStore | None = None,
     file_groups: Iterable[str] = (),
+    data_layers: Iterable[tuple[str, Mapping[str, Any]]] | None = None,
 ) -> Fleet:
     """Build and validate a Fleet from (name, groups, data) triples; raise FleetError with every problem.
 
     `file_groups`: groups pyinfra or the project make that are no role (the inventory file's own
-    group, a group that only carries group_data); any other group must be a role or a plain group."""
+    group, a group that only carries group_data); any other group must be a role or a plain group.
+    `data_layers`: (where, data) of each layer the inventory was read from, so an unknown name is
+    reported where it is written; without them, in `common` or the host's data."""
     listed = [(name, list(groups), data) for name, groups, data in hosts]
-    problems = _name_problems(listed, common, file_groups)  # before merging drops a path of no section
+    layers = list(data_layers) if data_layers is not None else [("group_data", common)]
+    layers += [(name, data) for name, _, data in listed]
+    problems = _name_problems(listed, common, file_groups, layers)  # before merging drops a path of no section
     common, deprecations = merged_data([("group_data", common)])  # old names in data given directly
     print_deprecations(deprecations)
     parsed_hosts: list[Host] = []
@@ -134,14 +139,17 @@ def fleet_from_hosts(
 
 
 def _name_problems(
-    hosts: list[tuple[str, list[str], Mapping[str, Any]]], common: Mapping[str, Any], file_groups: Iterable[str]
+    hosts: list[tuple[str, list[str], Mapping[str, Any]]],
+    common: Mapping[str, Any],
+    file_groups: Iterable[str],
+    layers: Iterable[tuple[str, Mapping[str, Any]]],
 ) -> list[Problem]:
     """Every name that matches nothing: groups, data names, `sidekiq_layout` keys."""
     plain = common.get("plain_groups") or []
     plain = [str(group) for group in plain] if isinstance(plain, list) else []
     memberships = [(name, groups) for name, groups, _ in hosts]
     problems = unknown_group_problems(memberships, plain, file_groups) + plain_groups_that_are_roles(plain)
-    problems += unknown_data_names([("group_data", common), *((name, data) for name, _, data in hosts)])
+    problems += unknown_data_names(layers)
     layouts: dict[str, Any] = {}
     for _, _, data in hosts:
         layout = data.get("sidekiq_layout")
@@ -195,8 +203,23 @@ def fleet_from_inventory(inventory: Any, store: SecretStore | None = None, proje
     if store is None:
         store = SecretStore.for_fleet_data(common, project or os.getcwd())
     groups = _file_groups(inventory, project or os.getcwd())
-    fleet = media_record.with_record(fleet_from_hosts(hosts, common, store, groups), project or os.getcwd())
+    built = fleet_from_hosts(hosts, common, store, groups, _data_layers(inventory))
+    fleet = media_record.with_record(built, project or os.getcwd())
     return cutover_record.with_record(fleet, project or os.getcwd())
+
+
+def _data_layers(inventory: Any) -> list[tuple[str, Mapping[str, Any]]]:
+    """Each layer of the inventory's data by where it is written, for naming an unknown name's place."""
+    layers: list[tuple[str, Mapping[str, Any]]] = [
+        ("the data of group 'all' (group_data/all.py or the inventory)", inventory.get_data())
+    ]
+    groups = sorted({group for host in inventory for group in host.groups})
+    layers += [
+        (f"the data of group '{group}' (group_data/{group}.py or the inventory)", inventory.get_group_data(group))
+        for group in groups
+    ]
+    layers += [(f"the inventory data of host '{host.name}'", inventory.get_host_data(host.name)) for host in inventory]
+    return [*layers, ("--data", inventory.get_override_data())]
 
 
 def _file_groups(inventory: Any, project: str) -> set[str]:
