@@ -107,8 +107,10 @@ def _fix(item: ErrorDetails, field: str, root: type[BaseModel]) -> tuple[str, st
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return item["msg"].replace("Input", "the value"), f"write {field} as the type the message names"
     if kind == "value_error":
+        # our validators say "what is wrong; what to write instead": the second half is the fix
         message = str(item["msg"]).removeprefix("Value error, ")
-        return message, f"change {field} as the message says"
+        wrong, _, fix = message.rpartition("; ")
+        return (wrong, fix) if wrong else (message, f"write {field} in the form the message names")
     return item["msg"], f"correct {field} in group_data or the inventory"
 
 

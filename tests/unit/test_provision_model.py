@@ -39,7 +39,8 @@ def test_a_private_key_pasted_as_an_operator_key_is_refused_without_being_shown(
     problems, text = problems_of(hosts, common)
     problem = only(problems)
     assert (problem.where, problem.field) == ("fleet", "operators[bob].ssh_keys")
-    assert "ssh_keys[0]: this is a PRIVATE key; put only the public key (the .pub file) here" in problem.message
+    assert problem.message == "ssh_keys[0]: this is a PRIVATE key"
+    assert problem.fix.startswith("put only the public key (the .pub file) here")
     assert "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ" not in text
 
 
