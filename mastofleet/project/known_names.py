@@ -18,6 +18,9 @@ from mastofleet.project.validation_messages import did_you_mean
 ROLE_NAMES = tuple(role.value for role in Role)
 # Names the project reads besides the model's: the fleet's name, where its secrets are, the layout.
 PROJECT_NAMES = frozenset({"fleet_name", "secrets_file", "age_key_file", "sidekiq_layout"})
+# The deploy's `--data` switches, read by the runtime (a layer above: named here, tested to match):
+# disk_guard.FORCE, rollout.HEALTH_TIMEOUT_DATA, deployment.ROLLBACK_RELEASE.
+RUNTIME_NAMES = frozenset({"force_disk", "rollout_health_timeout", "mastofleet_release"})
 # An app host's processes come from group data; the rest of a host's fields from its own data.
 HOST_NAMES = frozenset(name for name in Host.model_fields if name not in {"name", "roles"})
 
@@ -34,7 +37,7 @@ def _pyinfra_names() -> frozenset[str]:
 
 def known_data_names() -> frozenset[str]:
     sections = frozenset(name for name in Fleet.model_fields if name not in {"name", "hosts", "secrets"})
-    return sections | PROJECT_NAMES | HOST_NAMES | frozenset(RENAMED) | _pyinfra_names()
+    return sections | PROJECT_NAMES | RUNTIME_NAMES | HOST_NAMES | frozenset(RENAMED) | _pyinfra_names()
 
 
 def unknown_data_names(layers: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Problem]:

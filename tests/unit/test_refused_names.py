@@ -13,6 +13,7 @@ from fleet_builder import build, host_data, layout, problems_of, process
 from mastofleet.model.problems import FleetError, Problem
 from mastofleet.project.fleet import load_fleet
 from mastofleet.project.inventory_source import duplicate_host_problems
+from mastofleet.project.known_names import RUNTIME_NAMES
 
 
 def only(problems: list[Problem]) -> Problem:
@@ -91,6 +92,14 @@ def test_a_data_name_that_is_no_setting(fleet_data, typo, meant):
         typo,
         f"`{typo}` is not a setting of mastofleet; did you mean `{meant}`?",
     )
+
+
+def test_the_deploys_data_switches_are_known_names():
+    from mastofleet.runtime.deployment import ROLLBACK_RELEASE
+    from mastofleet.runtime.disk_guard import FORCE
+    from mastofleet.runtime.rollout import HEALTH_TIMEOUT_DATA
+
+    assert {FORCE, HEALTH_TIMEOUT_DATA, ROLLBACK_RELEASE} == RUNTIME_NAMES
 
 
 def test_a_data_name_on_one_host_is_reported_on_that_host(fleet_data):
