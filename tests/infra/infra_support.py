@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import paramiko
 import pytest
 import testinfra
 
@@ -204,8 +205,7 @@ class Target:
     def run_with_secret(self, command: str, secret: Secret | None) -> tuple[int, str, str]:
         """Run a command with a secret as its first line of stdin: how a password reaches a host
         without a command line (the value is revealed only inside the send, never held in a frame)."""
-        transport = self.host.backend.client.get_transport()
-        channel = transport.open_session(timeout=15)
+        channel = self._session()
         channel.settimeout(30)
         channel.exec_command(self.host.backend.get_command(command))
         channel.sendall((secret.reveal() if secret else "").encode() + b"\n")
@@ -213,6 +213,22 @@ class Target:
         stdout = channel.makefile("rb").read().decode(errors="replace")
         stderr = channel.makefile_stderr("rb").read().decode(errors="replace")
         return channel.recv_exit_status(), stdout, stderr
+
+    def _session(self) -> paramiko.Channel:
+        """A new channel on testinfra's connection to the host, connecting again (once, as
+        testinfra's own `run` does) when the host was rebooted or restored from the snapshot since
+        the connection was made: its old transport is then dead."""
+        backend = self.host.backend
+        transport = backend.client.get_transport()
+        try:
+            if transport is None or not transport.is_active():
+                raise paramiko.SSHException("the connection is gone")
+            return transport.open_session(timeout=15)
+        except (paramiko.SSHException, EOFError, ConnectionResetError):
+            del backend.client  # a cached_property: the next use connects anew
+            transport = backend.client.get_transport()
+            assert transport is not None
+            return transport.open_session(timeout=15)
 
     @cached_property
     def has_python(self) -> bool:
