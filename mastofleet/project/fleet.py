@@ -99,6 +99,18 @@ def fleet_from_hosts(
     problems: list[Problem] = []
     parsed_hosts: list[Host] = []
     for name, groups, data in hosts:
+        layout = data.get("sidekiq_layout")
+        if layout is not None and not isinstance(layout, Mapping):
+            problems.append(
+                Problem(
+                    name,
+                    "sidekiq_layout",
+                    f"is of type {type(layout).__name__}, not a mapping from host name to its Sidekiq processes",
+                    'write sidekiq_layout = {"HOST": [{"name": ..., "queues": [...], "threads": N}, ...]} '
+                    "in group_data/app.py",
+                )
+            )
+            continue
         try:
             parsed_hosts.append(Host.model_validate(_host_data(name, list(groups), data)))
         except ValidationError as error:
