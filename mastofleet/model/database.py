@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from mastofleet.model.base import Strict
+from mastofleet.model.ports import Port
 from mastofleet.model.secrets_reference import SecretReference
 
 
@@ -19,7 +20,7 @@ class Postgres(Strict):
     cpus: int = Field(2, ge=1, description="CPUs of the db host, for tuning.")
     max_connections: int = Field(200, ge=10)
     reserved_connections: int = Field(10, ge=0, description="Kept free for superusers, migrations and replication.")
-    port: int = Field(5432, description="PostgreSQL's port; migrations always use it, never PgBouncer's.")
+    port: Port = Field(5432, description="PostgreSQL's port; migrations always use it, never PgBouncer's.")
     database: str = Field("mastodon_production", description="DB_NAME.")
     user: str = Field("mastodon", description="DB_USER, the role the app logs in as.")
     password: SecretReference = Field("secret:postgres_password", description="DB_PASS, by reference.")
@@ -34,7 +35,7 @@ class Pgbouncer(Strict):
     """PgBouncer in transaction mode in front of Postgres on the db host."""
 
     enabled: bool = Field(True, description="Put PgBouncer between the app and PostgreSQL.")
-    port: int = Field(6432, description="PgBouncer's port (DB_PORT for the app).")
+    port: Port = Field(6432, description="PgBouncer's port (DB_PORT for the app).")
     max_client_connections: int = Field(1000, ge=1, description="max_client_conn.")
     default_pool_size: int = Field(60, ge=1, description="Server connections per database/user.")
     reserve_pool_size: int = Field(10, ge=0, description="Extra server connections for bursts.")
@@ -60,7 +61,7 @@ class DatabaseMigration(Strict):
         True, description="Migration mode on; the cutover's record turns it off once the db host is promoted."
     )
     source: str = Field(description="Address of the old primary, reachable from the db host and the app hosts.")
-    port: int = Field(5432, ge=1, le=65535, description="The old primary's PostgreSQL port.")
+    port: Port = Field(5432, description="The old primary's PostgreSQL port.")
     user: str = Field("replicator", description="Replication role on the old primary (REPLICATION, LOGIN).")
     password: SecretReference = Field(
         "secret:source_replication_password", description="That role's password, by reference."
@@ -69,7 +70,7 @@ class DatabaseMigration(Strict):
         None, description="Where `cutover` and `db status` reach the old primary by SSH; default: source."
     )
     ssh_user: str = Field("root", description="SSH user on the old primary (runs psql as postgres).")
-    ssh_port: int = Field(22, ge=1, le=65535, description="SSH port of the old primary.")
+    ssh_port: Port = Field(22, description="SSH port of the old primary.")
     ssh_key_file: str | None = Field(None, description="Private key for that SSH login; default: the agent's keys.")
     replace_target_data: bool = Field(
         False,

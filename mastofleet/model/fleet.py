@@ -58,6 +58,11 @@ class Fleet(Strict):
     access: Access = Field(default_factory=Access)
     firewall: Firewall = Field(default_factory=Firewall)
     backup: Backup | None = None
+    plain_groups: list[str] = Field(
+        default_factory=list,
+        description="Inventory groups that only group hosts (for group_data or the operator): no role. "
+        "Any other group that is no role is refused as a typo.",
+    )
 
     def with_role(self, role: Role) -> list[Host]:
         return [host for host in self.hosts if host.has(role)]

@@ -27,6 +27,11 @@ class Host(Strict):
         None, description="Hetzner server type, e.g. ccx33 (`mastofleet provision`; checked against the API)."
     )
     location: str | None = Field(None, description="Hetzner location of this host; unset: hetzner.location.")
+    allow_memory_overcommit: bool = Field(
+        False,
+        description="Skip the memory budget of this host (processes x figures of mastofleet.model.memory "
+        "against its memory): for an operator who measured the real use and knows it fits.",
+    )
 
     def has(self, role: Role) -> bool:
         return role in self.roles

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from mastofleet.model.base import Strict
+from mastofleet.model.ports import Port
 from mastofleet.model.secrets_reference import SecretReference
 
 
@@ -14,7 +15,7 @@ class Smtp(Strict):
     """Outgoing mail."""
 
     server: str = Field("localhost", description="SMTP_SERVER.")
-    port: int = Field(587, description="SMTP_PORT.")
+    port: Port = Field(587, description="SMTP_PORT.")
     login: str | None = Field(None, description="SMTP_LOGIN.")
     password: SecretReference | None = Field(None, description="SMTP_PASSWORD, by reference.")
     from_address: str = Field(description="SMTP_FROM_ADDRESS.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from mastofleet.model.base import Strict
+from mastofleet.model.ports import Port
 
 
 class QueueWeight(Strict):
@@ -56,7 +57,7 @@ class Web(Strict):
 
     processes: int = Field(2, ge=1, description="WEB_CONCURRENCY.")
     threads: int = Field(5, ge=1, description="MAX_THREADS; each thread may hold a DB connection.")
-    port: int = Field(3000, ge=1, le=65535, description="PORT of Puma on the private address.")
+    port: Port = Field(3000, description="PORT of Puma on the private address.")
 
     @property
     def connections(self) -> int:
@@ -66,7 +67,7 @@ class Web(Strict):
 class Streaming(Strict):
     """Streaming API processes, one `mastodon-streaming@PORT` unit per port."""
 
-    ports: list[int] = Field(default_factory=lambda: [4000], min_length=1, description="One process per port.")
+    ports: list[Port] = Field(default_factory=lambda: [4000], min_length=1, description="One process per port.")
     db_pool: int = Field(10, ge=1, description="DB_POOL of each streaming process.")
 
     @property

@@ -7,13 +7,14 @@ from typing import Literal
 from pydantic import Field
 
 from mastofleet.model.base import Strict
+from mastofleet.model.ports import Port
 from mastofleet.model.secrets_reference import SecretReference
 
 
 class Redis(Strict):
     """Redis for Mastodon (cache, Sidekiq and streaming pub/sub unless split)."""
 
-    port: int = Field(6379, ge=1, le=65535, description="REDIS_PORT.")
+    port: Port = Field(6379, description="REDIS_PORT.")
     password: SecretReference = Field(
         "secret:redis_password", description="Password of the app's ACL user / REDIS_PASSWORD, by reference."
     )
@@ -24,9 +25,7 @@ class Redis(Strict):
 class SidekiqRedis(Redis):
     """The Sidekiq Redis (hosts in the group `redis_sidekiq`): the job queues, persistent, never evicting."""
 
-    port: int = Field(
-        6381, ge=1, le=65535, description="SIDEKIQ_REDIS_PORT; differs from the others' so they may share a host."
-    )
+    port: Port = Field(6381, description="SIDEKIQ_REDIS_PORT; differs from the others' so they may share a host.")
     password: SecretReference = Field(
         "secret:sidekiq_redis_password", description="Password of the app's ACL user / SIDEKIQ_REDIS_PASSWORD."
     )
@@ -35,9 +34,7 @@ class SidekiqRedis(Redis):
 class CacheRedis(Redis):
     """The cache Redis (hosts in the group `redis_cache`): no persistence, bounded memory, evicting."""
 
-    port: int = Field(
-        6380, ge=1, le=65535, description="CACHE_REDIS_PORT; differs from the others' so they may share a host."
-    )
+    port: Port = Field(6380, description="CACHE_REDIS_PORT; differs from the others' so they may share a host.")
     password: SecretReference = Field(
         "secret:cache_redis_password", description="Password of the app's ACL user / CACHE_REDIS_PASSWORD."
     )

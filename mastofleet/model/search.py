@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from mastofleet.model.base import Strict
+from mastofleet.model.ports import Port
 
 # ES_PRESET's replica count per preset (Mastodon's chewy settings): a replica needs a second node.
 REPLICAS = {"single_node_cluster": 0, "small_cluster": 1, "large_cluster": 1}
@@ -22,7 +23,7 @@ class Search(Strict):
     series: str = Field(
         "8.x", description="The apt repository's release series, e.g. 8.x (Elasticsearch), 2.x (OpenSearch)."
     )
-    port: int = Field(9200, ge=1, le=65535, description="ES_PORT: the HTTP port of the search hosts.")
+    port: Port = Field(9200, description="ES_PORT: the HTTP port of the search hosts.")
     preset: Literal["single_node_cluster", "small_cluster", "large_cluster"] = Field(
         "single_node_cluster", description="ES_PRESET: shards and replicas Mastodon creates its indices with."
     )

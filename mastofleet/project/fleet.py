@@ -18,7 +18,15 @@ from mastofleet.model import Fleet, Host, Role, fleet_problems
 from mastofleet.model.problems import FleetError, InventoryError, Problem
 from mastofleet.project import cutover_record, media_record
 from mastofleet.project.data_names import RENAMED, merged_data, print_deprecations
+from mastofleet.project.inventory_source import duplicate_host_problems
+from mastofleet.project.known_names import (
+    layout_key_problems,
+    plain_groups_that_are_roles,
+    unknown_data_names,
+    unknown_group_problems,
+)
 from mastofleet.project.secrets import SecretStore
+from mastofleet.project.validation_messages import problems_from_validation
 from mastofleet.views.environment import duplicate_key_problems
 from mastofleet.views.templating import use_project
 
@@ -66,15 +74,6 @@ def load_inventory(inventory_path: str, override_data: Mapping[str, Any] | None 
         raise InventoryError(f"{inventory_path}: cannot read the inventory: {type(cause).__name__}: {cause}") from error
 
 
-def _problems_from_validation(where: str, error: ValidationError) -> list[Problem]:
-    problems = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "(section)"
-        # input values are left out on purpose: they may be secrets written in the wrong place
-        problems.append(Problem(where, field, item["msg"], "correct the value in group_data or the inventory"))
-    return problems
-
-
 def _host_data(name: str, groups: Iterable[str], data: Mapping[str, Any]) -> dict[str, Any]:
     roles = sorted(group for group in groups if group in ROLE_NAMES)
     raw: dict[str, Any] = {"name": name, "roles": roles}
@@ -94,11 +93,23 @@ def fleet_from_hosts(
     hosts: Iterable[tuple[str, Iterable[str], Mapping[str, Any]]],
     common: Mapping[str, Any],
     store: SecretStore | None = None,
+    file_groups: Iterable[str] = (),
+    data_layers: Iterable[tuple[str, Mapping[str, Any]]] | None = None,
 ) -> Fleet:
-    """Build and validate a Fleet from (name, groups, data) triples; raise FleetError with every problem."""
-    problems: list[Problem] = []
+    """Build and validate a Fleet from (name, groups, data) triples; raise FleetError with every problem.
+
+    `file_groups`: groups pyinfra or the project make that are no role (the inventory file's own
+    group, a group that only carries group_data); any other group must be a role or a plain group.
+    `data_layers`: (where, data) of each layer the inventory was read from, so an unknown name is
+    reported where it is written; without them, in `common` or the host's data."""
+    listed = [(name, list(groups), data) for name, groups, data in hosts]
+    layers = list(data_layers) if data_layers is not None else [("group_data", common)]
+    layers += [(name, data) for name, _, data in listed]
+    problems = _name_problems(listed, common, file_groups, layers)  # before merging drops a path of no section
+    common, deprecations = merged_data([("group_data", common)])  # old names in data given directly
+    print_deprecations(deprecations)
     parsed_hosts: list[Host] = []
-    for name, groups, data in hosts:
+    for name, groups, data in listed:
         layout = data.get("sidekiq_layout")
         if layout is not None and not isinstance(layout, Mapping):
             problems.append(
@@ -111,13 +122,12 @@ def fleet_from_hosts(
                 )
             )
             continue
+        raw_host = _host_data(name, groups, data)
         try:
-            parsed_hosts.append(Host.model_validate(_host_data(name, list(groups), data)))
+            parsed_hosts.append(Host.model_validate(raw_host))
         except ValidationError as error:
-            problems += _problems_from_validation(name, error)
+            problems += problems_from_validation(name, error, raw_host, Host)
 
-    common, deprecations = merged_data([("group_data", common)])  # old names in data given directly
-    print_deprecations(deprecations)
     raw: dict[str, Any] = {"name": common.get(FLEET_NAME, "mastodon"), "hosts": []}
     for section in FLEET_SECTIONS:
         if common.get(section) is not None:
@@ -127,18 +137,44 @@ def fleet_from_hosts(
     try:
         fleet = Fleet.model_validate(raw)
     except ValidationError as error:
-        problems += _problems_from_validation("fleet", error)
+        problems += problems_from_validation("fleet", error, raw, Fleet)
         raise FleetError(problems) from None
     fleet = fleet.model_copy(update={"hosts": parsed_hosts})
-    problems += literal_secret_problems(common)
     if problems:
         # Cross-host rules over a fleet missing its invalid hosts would report false problems.
         raise FleetError(problems)
-    problems += fleet_problems(fleet)
+    problems += one_round(literal_secret_problems(common), fleet_problems(fleet))
     problems += duplicate_key_problems(fleet)  # the one check that needs a rendered file
     if problems:
         raise FleetError(problems)
     return fleet
+
+
+def _name_problems(
+    hosts: list[tuple[str, list[str], Mapping[str, Any]]],
+    common: Mapping[str, Any],
+    file_groups: Iterable[str],
+    layers: Iterable[tuple[str, Mapping[str, Any]]],
+) -> list[Problem]:
+    """Every name that matches nothing: groups, data names, `sidekiq_layout` keys."""
+    plain = common.get("plain_groups") or []
+    plain = [str(group) for group in plain] if isinstance(plain, list) else []
+    memberships = [(name, groups) for name, groups, _ in hosts]
+    problems = unknown_group_problems(memberships, plain, file_groups) + plain_groups_that_are_roles(plain)
+    problems += unknown_data_names(layers)
+    layouts: dict[str, Any] = {}
+    for _, _, data in hosts:
+        layout = data.get("sidekiq_layout")
+        if isinstance(layout, Mapping):
+            layouts.update(layout)
+    return problems + layout_key_problems(layouts, memberships)
+
+
+def one_round(literal: list[Problem], rules: list[Problem]) -> list[Problem]:
+    """Both kinds of problem, but a field a rule refuses outright (a key removed from Mastodon) is not
+    also told to become a secret reference: following that advice would only meet the rule's refusal."""
+    refused = {f"{problem.where}.{problem.field}" for problem in rules}
+    return [problem for problem in literal if problem.field not in refused] + rules
 
 
 SECRET_WORDS = ("password", "secret", "token", "private_key", "access_key")
@@ -178,8 +214,36 @@ def fleet_from_inventory(inventory: Any, store: SecretStore | None = None, proje
     common = _common_data(inventory)
     if store is None:
         store = SecretStore.for_fleet_data(common, project or os.getcwd())
-    fleet = media_record.with_record(fleet_from_hosts(hosts, common, store), project or os.getcwd())
+    groups = _file_groups(inventory, project or os.getcwd())
+    built = fleet_from_hosts(hosts, common, store, groups, _data_layers(inventory))
+    fleet = media_record.with_record(built, project or os.getcwd())
     return cutover_record.with_record(fleet, project or os.getcwd())
+
+
+def _data_layers(inventory: Any) -> list[tuple[str, Mapping[str, Any]]]:
+    """Each layer of the inventory's data by where it is written, for naming an unknown name's place."""
+    layers: list[tuple[str, Mapping[str, Any]]] = [
+        ("the data of group 'all' (group_data/all.py or the inventory)", inventory.get_data())
+    ]
+    groups = sorted({group for host in inventory for group in host.groups})
+    layers += [
+        (f"the data of group '{group}' (group_data/{group}.py or the inventory)", inventory.get_group_data(group))
+        for group in groups
+    ]
+    layers += [(f"the inventory data of host '{host.name}'", inventory.get_host_data(host.name)) for host in inventory]
+    return [*layers, ("--data", inventory.get_override_data())]
+
+
+def _file_groups(inventory: Any, project: str) -> set[str]:
+    """Groups that are no role by design: the one pyinfra names after the inventory file (every host
+    is in it), pyinfra's connector groups (`@fake`, `@vagrant`: also when only some hosts use that
+    connector), and those that carry a group_data file of the project."""
+    hosts = list(inventory)
+    groups = {group for host in hosts for group in host.groups}
+    everyone = {group for group in groups if all(group in host.groups for host in hosts)}
+    connectors = {group for group in groups if group.startswith("@")}
+    with_data = {group for group in groups if (Path(project) / "group_data" / f"{group}.py").is_file()}
+    return (everyone | connectors | with_data) - ROLE_NAMES
 
 
 def _common_data(inventory: Any) -> dict[str, Any]:
@@ -204,5 +268,8 @@ def _common_data(inventory: Any) -> dict[str, Any]:
 
 def load_fleet(inventory_path: str, override_data: Mapping[str, Any] | None = None) -> tuple[Fleet, Any]:
     """Read an inventory file and return its validated Fleet and the pyinfra Inventory."""
+    duplicates = duplicate_host_problems(inventory_path)
+    if duplicates:
+        raise FleetError(duplicates)  # pyinfra has merged them: what it read is not what was written
     inventory = load_inventory(inventory_path, override_data)
     return fleet_from_inventory(inventory, project=project_directory(inventory_path)), inventory

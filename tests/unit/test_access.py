@@ -41,8 +41,8 @@ def test_two_operators_may_not_share_a_key_or_a_name() -> None:
         ("root", ("operators", "root")),
         ("postgres", ("operators", "postgres")),
         ("mastodon", ("operators", "mastodon")),
-        ("Alice", ("fleet", "operators.0.name")),
-        ("a b", ("fleet", "operators.0.name")),
+        ("Alice", ("fleet", "operators[Alice].name")),
+        ("a b", ("fleet", "operators[a b].name")),
     ],
 )
 def test_an_operator_cannot_be_a_system_account_or_a_bad_name(name: str, problem: tuple[str, str]) -> None:
@@ -55,7 +55,7 @@ def test_a_private_key_pasted_as_an_operator_key_is_refused_without_echoing_it()
     hosts, common = default_fleet_data()
     common["operators"][0]["ssh_keys"] = ["-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAA"]
     problems, text = problems_of(hosts, common)
-    assert [(p.where, p.field) for p in problems] == [("fleet", "operators.0.ssh_keys")]
+    assert [(p.where, p.field) for p in problems] == [("fleet", "operators[alice].ssh_keys")]
     assert "b3BlbnNzaC1rZXktdjEAAAAA" not in text
 
 

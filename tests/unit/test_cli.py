@@ -86,6 +86,36 @@ def project_copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def test_check_listeners_prints_what_listens_where():
+    result = mastofleet("check", "--listeners", INVENTORY)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["host", "address", "port", "protocol", "service", "reachable", "from"]
+    assert "freud  10.0.1.3  3000  tcp       puma               esme, nixie" in lines
+
+
+def test_check_refuses_a_typo_of_a_role_and_a_host_pasted_twice(project_copy: Path):
+    inventory = project_copy / INVENTORY
+    text = inventory.read_text()
+    inventory.write_text(text.replace("edge = [_esme]", "edges = [_esme]"))
+    result = mastofleet("check", INVENTORY, cwd=project_copy)
+    assert result.returncode == 1
+    assert "inventory: group edges: `edges` is not a role; did you mean `edge`? (hosts esme are in it)" in result.stderr
+    pasted = text.replace('_franz = _hetzner.host("franz", "10.0.1.5"', '_franz = _hetzner.host("fritz", "10.0.1.5"')
+    inventory.write_text(pasted)
+    result = mastofleet("check", INVENTORY, cwd=project_copy)
+    assert result.returncode == 1
+    assert "`fritz` is defined twice in hetzner.py, at line 17 column 10 and at line 18 column 10" in result.stderr
+
+
+def test_check_refuses_puma_on_an_exporter_port(project_copy: Path):
+    with (project_copy / "group_data" / "app.py").open("a") as app:
+        app.write('\nweb = {**web, "port": 9100}\n')
+    result = mastofleet("check", INVENTORY, cwd=project_copy)
+    assert result.returncode == 1
+    assert "freud: port 9100/tcp: puma and metrics node would both listen on port 9100" in result.stderr
+
+
 def test_check_of_a_broken_fleet_exits_1_and_lists_every_problem(project_copy: Path):
     assert mastofleet("check", INVENTORY, cwd=project_copy).returncode == 0  # the copy itself is fine
     with (project_copy / "group_data" / "app.py").open("a") as app:

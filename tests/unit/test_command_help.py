@@ -40,7 +40,7 @@ EXPECTED: dict[tuple[str, ...], list[str]] = {
         "local",
         "vagrant",
     ],
-    ("check",): INVENTORY,
+    ("check",): [*INVENTORY, "--listeners"],
     ("render",): ["inventory", "output", "--diagram"],
     ("deploy",): ["inventory", "--data", "--limit", "--force-disk"],
     ("upgrade",): ["inventory", "--version", "--code", "--data"],

@@ -244,6 +244,7 @@ def test_without_a_monitor_host_nothing_is_exported():
     hosts, common = default_fleet_data()
     for host in hosts:
         host["groups"] = [group for group in host["groups"] if group != "monitor"]
+    common["monitoring"] = {}  # no monitoring on purpose: its settings would be refused without the host
     fleet = build(hosts, common)
     assert fleet.monitor_host is None
     assert metrics_endpoints(fleet) == []

@@ -38,8 +38,9 @@ def test_a_private_key_pasted_as_an_operator_key_is_refused_without_being_shown(
     common["operators"][1]["ssh_keys"] = [secret]
     problems, text = problems_of(hosts, common)
     problem = only(problems)
-    assert (problem.where, problem.field) == ("fleet", "operators.1.ssh_keys")
-    assert "ssh_keys[0]: this is a PRIVATE key; put only the public key (the .pub file) here" in problem.message
+    assert (problem.where, problem.field) == ("fleet", "operators[bob].ssh_keys")
+    assert problem.message == "ssh_keys[0]: this is a PRIVATE key"
+    assert problem.fix.startswith("put only the public key (the .pub file) here")
     assert "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ" not in text
 
 
@@ -58,7 +59,7 @@ def test_a_damaged_public_key_is_refused(hetzner_data, key, message):
     hosts, common = hetzner_data
     common["operators"][0]["ssh_keys"].append(key)
     problem = only(problems_of(hosts, common)[0])
-    assert problem.field == "operators.0.ssh_keys"
+    assert problem.field == "operators[alice].ssh_keys"
     assert f"ssh_keys[1]: {message}" in problem.message
 
 
@@ -90,7 +91,7 @@ def test_operator_fields_are_checked(hetzner_data, field, value, message):
     hosts, common = hetzner_data
     common["operators"][0][field] = value
     problem = only(problems_of(hosts, common)[0])
-    assert problem.field.startswith(f"operators.0.{field}")
+    assert problem.field.endswith(f".{field}") and problem.field.startswith("operators[")
     assert message in problem.message
 
 

@@ -38,10 +38,12 @@ from mastofleet.model.rules.hosts import (
 )
 from mastofleet.model.rules.instance import domains_and_version
 from mastofleet.model.rules.media import media_migration_settings, object_storage_urls
+from mastofleet.model.rules.memory import memory_budget
 from mastofleet.model.rules.monitoring import monitoring_settings
 from mastofleet.model.rules.processes import database_pools, queue_listeners
 from mastofleet.model.rules.redis import redis_problems
 from mastofleet.model.rules.search import search_problems
+from mastofleet.model.rules.settings_pairs import settings_pairs
 
 Rule = Callable[[Fleet], list[Problem]]
 
@@ -71,6 +73,8 @@ RULES: tuple[Rule, ...] = (
     redis_problems,
     search_problems,
     environment_keys_known,
+    settings_pairs,
+    memory_budget,
 )
 
 

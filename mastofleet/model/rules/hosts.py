@@ -79,6 +79,17 @@ def unique_names_and_addresses(fleet: Fleet) -> list[Problem]:
                     "pick an address inside private_network or widen it",
                 )
             )
+        elif host.private_address in (fleet.private_network.network_address, fleet.private_network.broadcast_address):
+            kind = "network" if host.private_address == fleet.private_network.network_address else "broadcast"
+            problems.append(
+                Problem(
+                    host.name,
+                    "private_address",
+                    f"{host.private_address} is the {kind} address of {fleet.private_network}, not a host's",
+                    f"pick an address between {fleet.private_network.network_address + 1} and "
+                    f"{fleet.private_network.broadcast_address - 1}",
+                )
+            )
     return problems
 
 

@@ -10,6 +10,8 @@ _SERVICES = {
     "redis_cache": {"maxmemory_mb": 64},
     "redis_sidekiq": {},
     "search": {"external_host": MACHINES["outsider"].address, "preset": "single_node_cluster"},
+    # no host in `monitor`: group_data/all.py's Alertmanager would have nowhere to run
+    "monitoring": {},
 }
 
 
