@@ -5,3 +5,9 @@ from pyinfra import config
 # Any failed host stops the whole run at that operation: a rollout never goes on past an app host
 # that did not come back, and an unreachable host stops the deploy before anything changes.
 config.FAIL_PERCENT = 0
+
+# Validate the whole fleet before connecting to any host: a bad fleet is refused with every problem
+# listed, even when a host cannot be reached (deploy.py itself runs only after every host connected).
+from mastofleet.runtime.before_connect import refuse_a_bad_fleet_before_connecting  # noqa: E402
+
+refuse_a_bad_fleet_before_connecting()

@@ -110,6 +110,18 @@ def fleet_from_hosts(
     print_deprecations(deprecations)
     parsed_hosts: list[Host] = []
     for name, groups, data in listed:
+        layout = data.get("sidekiq_layout")
+        if layout is not None and not isinstance(layout, Mapping):
+            problems.append(
+                Problem(
+                    name,
+                    "sidekiq_layout",
+                    f"is of type {type(layout).__name__}, not a mapping from host name to its Sidekiq processes",
+                    'write sidekiq_layout = {"HOST": [{"name": ..., "queues": [...], "threads": N}, ...]} '
+                    "in group_data/app.py",
+                )
+            )
+            continue
         raw_host = _host_data(name, groups, data)
         try:
             parsed_hosts.append(Host.model_validate(raw_host))
@@ -224,12 +236,14 @@ def _data_layers(inventory: Any) -> list[tuple[str, Mapping[str, Any]]]:
 
 def _file_groups(inventory: Any, project: str) -> set[str]:
     """Groups that are no role by design: the one pyinfra names after the inventory file (every host
-    is in it), and those that carry a group_data file of the project."""
+    is in it), pyinfra's connector groups (`@fake`, `@vagrant`: also when only some hosts use that
+    connector), and those that carry a group_data file of the project."""
     hosts = list(inventory)
     groups = {group for host in hosts for group in host.groups}
     everyone = {group for group in groups if all(group in host.groups for host in hosts)}
+    connectors = {group for group in groups if group.startswith("@")}
     with_data = {group for group in groups if (Path(project) / "group_data" / f"{group}.py").is_file()}
-    return (everyone | with_data) - ROLE_NAMES
+    return (everyone | connectors | with_data) - ROLE_NAMES
 
 
 def _common_data(inventory: Any) -> dict[str, Any]:

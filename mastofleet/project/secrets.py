@@ -67,6 +67,12 @@ class SecretStore:
         file = data.get("secrets_file")
         base = Path(project)
         key_file = data.get("age_key_file")
+        for name, value in (("secrets_file", file), ("age_key_file", key_file)):
+            if value is not None and not isinstance(value, str):
+                example = "secrets/FLEET.json" if name == "secrets_file" else "/path/to/age.key"
+                raise SecretError(
+                    f"group_data: {name} is of type {type(value).__name__}, not a path: write {name} = '{example}'"
+                )
         return cls.load(
             (base / file) if file else None,
             Path(key_file) if key_file else None,

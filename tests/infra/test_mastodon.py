@@ -13,7 +13,7 @@ import pytest
 from infra_support import Target, assert_files_as_rendered, environment_keys, environment_values
 
 from mastofleet.deploys import mastodon
-from mastofleet.model.environment_keys import KNOWN_KEYS, REMOVED_KEYS
+from mastofleet.model.environment_keys import removed_keys, unknown_keys
 from mastofleet.model.secrets_reference import MASTODON_SECRETS
 from mastofleet.plan.files import SecretValues
 from mastofleet.views.environment import database_endpoint
@@ -45,9 +45,9 @@ def test_environment_has_only_known_keys(app_host: Target, env_path: str) -> Non
     """Every key is one Mastodon reads (a typo like `3_BUCKET=` is silently ignored by Mastodon),
     none is a removed one, none twice, and the shared secrets are all there."""
     keys = environment_keys(app_host, env_path)
-    unknown = sorted(set(keys) - KNOWN_KEYS)
+    unknown = unknown_keys(keys)
     assert not unknown, f"{app_host.name}: keys Mastodon does not read: {unknown}"
-    removed = sorted(set(keys) & set(REMOVED_KEYS))
+    removed = removed_keys(keys)
     assert not removed, f"{app_host.name}: removed keys: {removed}"
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     assert not duplicates, f"{app_host.name}: keys written twice: {duplicates}"

@@ -21,8 +21,11 @@ import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,6 +51,7 @@ from pyinfra.api.operations import run_ops
 from pyinfra.context import ctx_inventory
 from pyinfra.operations import files as pyinfra_files
 
+from mastofleet.commands import main
 from mastofleet.deploys import operations
 from mastofleet.deploys.postgres import scram_verifier
 from mastofleet.model.secrets_reference import environment_variable
@@ -455,7 +459,8 @@ def test_an_unreachable_host_stops_the_deploy_before_any_operation(fake_project:
     inventory.write_text(
         inventory.read_text().replace(
             'app = [_host("freud"),',
-            'app = [("127.0.0.1", {"ssh_port": 1, "ssh_connect_retries": 0, "private_address": ADDRESSES["freud"],'
+            'app = [("freud", {"ssh_hostname": "127.0.0.1", "ssh_port": 1, "ssh_connect_retries": 0,'
+            ' "private_address": ADDRESSES["freud"],'
             ' "public_address": None}),',
         )
     )
@@ -465,6 +470,84 @@ def test_an_unreachable_host_stops_the_deploy_before_any_operation(fake_project:
     assert result.returncode != 0
     assert "Over 0% of hosts failed" in output
     assert "--> Starting operation" not in output
+
+
+# --- a bad fleet is refused before pyinfra connects anywhere --------------------------------------
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A socket on a free loopback port that records connections and never answers them: every host
+    of the inventory below "lives" there, so any connection attempt would be seen in its backlog."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        server.setblocking(False)
+        yield server
+
+
+def connections(server: socket.socket) -> int:
+    """How many connections reached the listener (each is accepted, then closed)."""
+    count = 0
+    while True:
+        try:
+            accepted, _ = server.accept()
+        except BlockingIOError:
+            return count
+        accepted.close()
+        count += 1
+
+
+def unreachable_project(project: Path, port: int) -> Path:
+    """The fake project with real SSH hosts at 127.0.0.1:`port`, config.py as the example's, and a
+    bad fleet (two processes on `scheduler`)."""
+    inventory = project / "inventory.py"
+    inventory.write_text(
+        inventory.read_text().replace(
+            'return (f"@fake/{name}", {**FAKE,',
+            f'return (name, {{"ssh_hostname": "127.0.0.1", "ssh_port": {port}, "ssh_connect_retries": 0,',
+        )
+    )
+    shutil.copy(REPO / "config.py", project / "config.py")
+    with (project / "group_data" / "app.py").open("a") as app:
+        app.write('\nsidekiq_layout["fritz"][1]["queues"].append("scheduler")\n')
+    return inventory
+
+
+def test_the_listener_sees_a_connection(listener: socket.socket):
+    """The harness can fail: a connection to the hosts' address is counted."""
+    with socket.create_connection(listener.getsockname(), timeout=2):
+        time.sleep(0.05)
+    assert connections(listener) == 1
+
+
+def test_pyinfra_refuses_a_bad_fleet_before_connecting_to_any_host(fake_project: Path, listener: socket.socket):
+    """config.py validates the fleet once pyinfra has read the inventory, before it connects: the
+    refusal lists the problem and nothing reached the hosts' address (deploy.py alone would only
+    run after connecting)."""
+    unreachable_project(fake_project, listener.getsockname()[1])
+    result = pyinfra_cli(fake_project, "--dry")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "mastofleet refuses to deploy: the fleet has 1 problem(s):" in output
+    assert "2 processes listen on 'scheduler' (freud/scheduler, fritz/ingress)" in output
+    assert "--> Connecting to hosts" not in output
+    assert connections(listener) == 0
+
+
+def test_mastofleet_deploy_refuses_a_bad_fleet_before_connecting_to_any_host(
+    fake_project: Path, listener: socket.socket, capsys, monkeypatch
+):
+    inventory = unreachable_project(fake_project, listener.getsockname()[1])
+    monkeypatch.chdir(fake_project)
+    monkeypatch.setattr(subprocess, "run", forbidden_subprocess)  # neither pyinfra nor git may start
+    assert main(["deploy", str(inventory)]) == 1
+    assert "2 processes listen on 'scheduler' (freud/scheduler, fritz/ingress)" in capsys.readouterr().err
+    assert connections(listener) == 0
+
+
+def forbidden_subprocess(*arguments: object, **options: object) -> None:
+    raise AssertionError(f"a bad fleet started {arguments}")
 
 
 def test_the_app_hosts_set_up_the_database_only_once_postgresql_and_redis_are_up(fake_project: Path):

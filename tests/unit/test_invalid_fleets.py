@@ -492,7 +492,8 @@ def test_unknown_environment_key(fleet_data):
         "instance",
         "extra_environment.3_BUCKET",
         "Mastodon does not read '3_BUCKET'; it would be silently ignored",
-        "fix the spelling (see Mastodon's configuration docs) or remove it",
+        "write 'S3_BUCKET' if that is what you meant, or remove 3_BUCKET"
+        " (see Mastodon's configuration docs, docs.joinmastodon.org/admin/config)",
     )
 
 
@@ -500,7 +501,11 @@ def test_unknown_environment_key(fleet_data):
     ("key", "value", "message"),
     [
         ("OTP_SECRET", "secret:otp_secret", "removed in Mastodon 4.4.0; delete it"),
-        ("STREAMING_CLUSTER_NUM", "4", "removed; scale streaming with more mastodon-streaming@PORT units"),
+        (
+            "STREAMING_CLUSTER_NUM",
+            "4",
+            "removed in Mastodon 4.2.0; scale streaming with more mastodon-streaming@PORT units",
+        ),
     ],
 )
 def test_removed_environment_keys(fleet_data, key, value, message):

@@ -8,10 +8,12 @@ hold it. A key written twice needs the rendered file and is reported by `mastofl
 
 from __future__ import annotations
 
-from mastofleet.model.environment_keys import KNOWN_KEYS, REMOVED_KEYS
+import mastofleet.model.environment_keys as known
 from mastofleet.model.fleet import Fleet
 from mastofleet.model.problems import Problem
 from mastofleet.model.roles import Role
+
+DOCS = "Mastodon's configuration docs, docs.joinmastodon.org/admin/config"
 
 
 def environment_keys(text: str) -> list[str]:
@@ -34,20 +36,46 @@ def extra_environment_keys(fleet: Fleet) -> list[str]:
 
 
 def environment_keys_known(fleet: Fleet) -> list[Problem]:
-    """Every added key must be one Mastodon reads; removed keys are called out by name."""
+    """Every added key must be one the fleet's Mastodon release reads; removed keys are called out
+    with the release that removed them. A version of no supported line is judged by all of them."""
     if not fleet.with_role(Role.db) or not fleet.with_role(Role.redis):
         return []  # reported by the roles rule; the app has no env file without them
-    problems = []
-    for key in extra_environment_keys(fleet):
-        if key in REMOVED_KEYS:
-            problems.append(Problem("instance", f"extra_environment.{key}", REMOVED_KEYS[key], f"remove {key}"))
-        elif key not in KNOWN_KEYS:
-            problems.append(
-                Problem(
-                    "instance",
-                    f"extra_environment.{key}",
-                    f"Mastodon does not read '{key}'; it would be silently ignored",
-                    "fix the spelling (see Mastodon's configuration docs) or remove it",
-                )
-            )
-    return problems
+    line = known.release_line(fleet.instance.version)
+    problems = [key_problem(key, line) for key in extra_environment_keys(fleet)]
+    return [problem for problem in problems if problem]
+
+
+def key_problem(key: str, line: str | None) -> Problem | None:
+    """What is wrong with one added key for release line `line`, or None if that release reads it."""
+    field = f"extra_environment.{key}"
+    if known.removed_in(key):
+        return Problem("instance", field, known.removed_message(key), f"remove {key}")
+    if known.reads(key, line):
+        return None
+    elsewhere = known.lines_reading(key)
+    if elsewhere:
+        return Problem(
+            "instance",
+            field,
+            f"Mastodon {line} does not read '{key}' (only Mastodon {' and '.join(elsewhere)} reads it); it would be silently ignored",
+            f"remove {key}, or set instance.version to a release of {' or '.join(elsewhere)}",
+        )
+    family = known.family_of(key)
+    if family:
+        names = [name.removeprefix(family.prefix) for name in family.names(line)]
+        return Problem(
+            "instance",
+            field,
+            f"Mastodon does not read '{key}': the {family.prefix} settings it reads are {', '.join(names)}",
+            spelling_fix(key, line),
+        )
+    return Problem(
+        "instance", field, f"Mastodon does not read '{key}'; it would be silently ignored", spelling_fix(key, line)
+    )
+
+
+def spelling_fix(key: str, line: str | None) -> str:
+    suggestion = known.closest(key, line)
+    if suggestion:
+        return f"write '{suggestion}' if that is what you meant, or remove {key} (see {DOCS})"
+    return f"fix the spelling (see {DOCS}) or remove {key}"
