@@ -21,6 +21,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
@@ -43,6 +44,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--reuse-fleet",
         action="store_true",
         help="deploy onto the local hosts as they are instead of fresh ones (quicker while developing)",
+    )
+    parser.addoption(
+        "--converged",
+        action="store_true",
+        help="start from the snapshot an earlier session's first deploy took (scripts/test's converge "
+        "tier, tests/fleet/test_converge.py): restore it instead of deploying",
     )
     parser.addoption(
         "--shuffle-modules",
@@ -90,7 +97,10 @@ def _wait_until_healthy() -> None:
         if status.returncode == 0:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"the restored fleet is not healthy after {HEALTHY_WITHIN_SECONDS:.0f} s:\n{status.stdout}")
+            raise AssertionError(
+                f"the fleet is not healthy {HEALTHY_WITHIN_SECONDS:.0f} s after its snapshot or restore "
+                f"(`mastofleet status {LOCAL_INVENTORY}`):\n{status.stdout}{status.stderr}"
+            )
         time.sleep(1)
 
 
@@ -108,6 +118,36 @@ def _has_snapshot() -> bool:
     return bool(machine_files("nixie").snapshot_layers())
 
 
+def _first_deploy_record() -> Path:
+    """The first deploy's result, kept beside the snapshot it ended in (for `--converged`)."""
+    from mastofleet.local.machines import snapshot_directory
+
+    return snapshot_directory() / "first-deploy.json"
+
+
+def _keep_first_deploy(result: DeployResult) -> None:
+    record = _first_deploy_record()
+    record.parent.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "returncode": result.returncode,
+        "seconds": result.seconds,
+        "changed": result.changed,
+        "failed": result.failed,
+    }
+    record.write_text(json.dumps(summary))
+
+
+def _converged_deploy() -> DeployResult:
+    """The fleet as the converge tier left it: its snapshot restored, and that deploy's result."""
+    if not _has_snapshot() or not _first_deploy_record().exists():
+        pytest.fail(
+            "--converged needs the snapshot and result of a first deploy: run "
+            "`pytest tests/fleet/test_converge.py` first (scripts/test's converge tier does)"
+        )
+    restore_fleet()
+    return DeployResult(**json.loads(_first_deploy_record().read_text()))
+
+
 @pytest.fixture(scope="session")
 def first_deploy(request: pytest.FixtureRequest) -> DeployResult:
     """Boot the local fleet and deploy it with the real deploy.py (the cold converge).
@@ -116,6 +156,8 @@ def first_deploy(request: pytest.FixtureRequest) -> DeployResult:
     an earlier run may carry another branch's state (a firewall, units the model no longer has)."""
     if os.geteuid() != 0 or not shutil.which("systemd-nspawn") and not shutil.which("apt-get"):
         pytest.skip("the local fleet needs root and systemd-nspawn")
+    if request.config.getoption("--converged"):
+        return _converged_deploy()
     reuse = request.config.getoption("--reuse-fleet")
     if not reuse:
         _mastofleet("local", "down")
@@ -128,6 +170,7 @@ def first_deploy(request: pytest.FixtureRequest) -> DeployResult:
     if not (reuse and _has_snapshot() and not result.changed_count):
         started = time.monotonic()
         _mastofleet("local", "snapshot")
+        _keep_first_deploy(result)
         _wait_until_healthy()
         print(f"\nsnapshot of the converged fleet taken in {time.monotonic() - started:.1f} s", flush=True)
     return result

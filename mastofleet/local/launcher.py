@@ -9,6 +9,7 @@ writes before it signals. SIGTERM to this process is passed on to nspawn, which 
 it into an orderly shutdown of the container's systemd.
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -74,6 +75,11 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # Every start and end of the loop goes into the log, so a host that stops without a word from
+    # nspawn still says why.
+    print(f"mastofleet launcher: pid {os.getpid()} starting {name}", flush=True)
+    if files.stop_flag.exists():
+        print(f"mastofleet launcher: {files.stop_flag} is there; not starting {name}", flush=True)
     while not (stopping or files.stop_flag.exists()):
         cgroups.create(name)
         remove_nspawn_leftovers(name)

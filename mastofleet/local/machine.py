@@ -34,6 +34,10 @@ CONTAINER_ENVIRONMENT = {
 }
 
 
+class StoppedWhileBooting(LocalFleetError):
+    """The host's launcher ended before systemd inside finished booting."""
+
+
 def _read_pid(path: Path) -> int | None:
     try:
         return int(path.read_text())
@@ -165,7 +169,7 @@ def wait_ready(machine: Machine, timeout: float = BOOT_TIMEOUT_SECONDS) -> str:
     state = None
     while state not in ("running", "degraded"):
         if not is_running(machine.name):
-            raise LocalFleetError(
+            raise StoppedWhileBooting(
                 f"{machine.name} stopped while booting; the end of "
                 f"{machine_files(machine.name).log}:\n{log_tail(machine.name)}"
             )

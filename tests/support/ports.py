@@ -43,9 +43,11 @@ def probe_ports(run: Runner, host: str, pairs: Iterable[tuple[str, int]]) -> dic
 def scan_all_ports(run: Runner, host: str, addresses: list[str]) -> dict[str, set[int]]:
     """Open TCP ports of each address as `host` sees them, all 65,535 scanned (nmap, SYN scan)."""
     run(host, "command -v nmap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q nmap >/dev/null")
+    # Every dropped port costs two probes, so the rate sets the time: 132 s at 5,000 probes a
+    # second, 22 s at 30,000, with the same ports found (five hosts, this machine's bridge).
     output = run(
         host,
-        "nmap -Pn -n -sS -p- --min-rate 5000 --max-retries 1 -oG - " + " ".join(addresses),
+        "nmap -Pn -n -sS -p- --min-rate 25000 --max-retries 1 -oG - " + " ".join(addresses),
     )
     found: dict[str, set[int]] = {address: set() for address in addresses}
     for line in output.splitlines():

@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 from fleet_builder import REPO, build
 
+from mastofleet import commands
+from mastofleet.local.machines import STATE_DIRECTORY_VARIABLE
 from mastofleet.project import data_names
 from mastofleet.project.data_names import Deprecation, merged_data
 from mastofleet.project.fleet import VERSION_OVERRIDE, load_fleet
@@ -102,7 +104,12 @@ def test_the_version_override_is_a_model_path(capsys) -> None:  # type: ignore[n
     assert capsys.readouterr().err == ""
 
 
-def test_the_repository_uses_no_old_name(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_repository_uses_no_old_name(capsys, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The local inventory's secrets live in the local fleet's state directory: a fresh one here, so
+    # the test does not depend on whether this machine ever booted the local fleet.
+    monkeypatch.setenv(STATE_DIRECTORY_VARIABLE, str(tmp_path))
+    assert commands.main(["secrets", "init", str(REPO / "inventories" / "local.py"), "--generate-missing"]) == 0
+    capsys.readouterr()
     for inventory in ("hetzner", "local"):
         load_fleet(str(REPO / "inventories" / f"{inventory}.py"))
     assert "deprecated" not in capsys.readouterr().err
