@@ -5,33 +5,11 @@ stand-in application that replaces Mastodon's Rails code, which cannot be instal
 
 from mastofleet.local.access import local_operators, root_login
 from mastofleet.local.machines import GATEWAY, state_directory
+from mastofleet.local.standin import standin_instance
 
 private_network = "10.77.0.0/24"
 
-# Merged into group all's instance field by field: the rest of the instance stays as it is there.
-instance = {
-    "source": {"git_url": None, "path": "tests/fixtures/standin"},
-    "install": {
-        "ruby": "debian",
-        "node": "debian",
-        "bundle_deployment": False,
-        "bundle_local": True,
-        "yarn_command": "yarnpkg",
-        "system_packages": [
-            "ruby",
-            "ruby-bundler",
-            "puma",
-            "ruby-sidekiq",
-            "ruby-pg",
-            "ruby-redis",
-            "nodejs",
-            "yarnpkg",
-            "libjemalloc2",
-            "postgresql-client",
-            "git",
-        ],
-    },
-}
+instance = standin_instance()
 
 tls = {"mode": "self-signed"}
 

@@ -6,28 +6,8 @@ fleet, and no backups (no object store can be reached).
 group_data/vagrant.py (network, TLS, secrets file, SSH sources) applies as well.
 """
 
-instance = {
-    "source": {"git_url": None, "path": "tests/fixtures/standin"},
-    "install": {
-        "ruby": "debian",
-        "node": "debian",
-        "bundle_deployment": False,
-        "bundle_local": True,
-        "yarn_command": "yarnpkg",
-        "system_packages": [
-            "ruby",
-            "ruby-bundler",
-            "puma",
-            "ruby-sidekiq",
-            "ruby-pg",
-            "ruby-redis",
-            "nodejs",
-            "yarnpkg",
-            "libjemalloc2",
-            "postgresql-client",
-            "git",
-        ],
-    },
-}
+from mastofleet.local.standin import standin_instance
+
+instance = standin_instance()
 
 backup = None

@@ -119,3 +119,14 @@ def problems_of(
     except FleetError as error:
         return error.problems, str(error)
     raise AssertionError("the fleet was accepted, but it is invalid")
+
+
+def only(problems: list[Problem]) -> Problem:
+    """The one problem of ``problems``; fails, listing them, when there are more or none."""
+    assert len(problems) == 1, "expected exactly one problem, got:\n" + "\n".join(map(str, problems))
+    return problems[0]
+
+
+def wfm(problem: Problem) -> tuple[str, str, str]:
+    """Where, field and message of a problem, to compare in one assert."""
+    return problem.where, problem.field, problem.message

@@ -14,6 +14,7 @@ from fleet_builder import (
     group_data,
     host_data,
     layout,
+    only,
     problems_of,
     process,
 )
@@ -21,11 +22,6 @@ from fleet_builder import (
 from mastofleet.model import Role, Web, fleet_problems
 from mastofleet.model.problems import FleetError, Problem
 from mastofleet.model.queues import QUEUES
-
-
-def only(problems: list[Problem]) -> Problem:
-    assert len(problems) == 1, "expected exactly one problem, got:\n" + "\n".join(map(str, problems))
-    return problems[0]
 
 
 def where_field_message(problem: Problem) -> tuple[str, str, str]:

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from fleet_builder import build, default_fleet_data, host_data, problems_of, process
+from fleet_builder import build, default_fleet_data, host_data, only, problems_of, process
 
 from mastofleet.model.problems import Problem
 from mastofleet.model.rules.memory import shares
 from mastofleet.plan.listeners import listener_problems, listeners, listeners_table
-
-
-def only(problems: list[Problem]) -> Problem:
-    assert len(problems) == 1, "expected exactly one problem, got:\n" + "\n".join(map(str, problems))
-    return problems[0]
-
 
 # --- listeners --------------------------------------------------------------------------------
 

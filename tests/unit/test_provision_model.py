@@ -7,7 +7,7 @@ plus group_data/hetzner.py, and changes one thing.
 from __future__ import annotations
 
 import pytest
-from fleet_builder import build, group_data, problems_of
+from fleet_builder import build, group_data, only, problems_of
 
 from mastofleet.model.problems import Problem
 
@@ -19,11 +19,6 @@ def hetzner_data(fleet_data):
     hosts, common = fleet_data
     common["hetzner"] = group_data("hetzner")["hetzner"]
     return hosts, common
-
-
-def only(problems: list[Problem]) -> Problem:
-    assert len(problems) == 1, "expected exactly one problem, got:\n" + "\n".join(map(str, problems))
-    return problems[0]
 
 
 def test_the_default_fleet_has_operators_and_a_hetzner_section(hetzner_data):

@@ -8,22 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fleet_builder import build, host_data, layout, problems_of, process
+from fleet_builder import build, host_data, layout, only, problems_of, process, wfm
 
 from mastofleet.model.problems import FleetError, Problem
 from mastofleet.project.fleet import load_fleet
 from mastofleet.project.inventory_source import duplicate_host_problems
 from mastofleet.project.known_names import RUNTIME_NAMES
-
-
-def only(problems: list[Problem]) -> Problem:
-    assert len(problems) == 1, "expected exactly one problem, got:\n" + "\n".join(map(str, problems))
-    return problems[0]
-
-
-def wfm(problem: Problem) -> tuple[str, str, str]:
-    return problem.where, problem.field, problem.message
-
 
 # --- inventory groups -------------------------------------------------------------------------
 

@@ -6,19 +6,9 @@ Every case starts from the default fleet (`fleet_builder`) and changes one thing
 from __future__ import annotations
 
 import pytest
-from fleet_builder import build, problems_of
+from fleet_builder import build, only, problems_of, wfm
 
 from mastofleet.model.problems import Problem
-
-
-def only(problems: list[Problem]) -> Problem:
-    assert len(problems) == 1, "expected exactly one problem, got:\n" + "\n".join(map(str, problems))
-    return problems[0]
-
-
-def wfm(problem: Problem) -> tuple[str, str, str]:
-    return problem.where, problem.field, problem.message
-
 
 # --- TLS --------------------------------------------------------------------------------------
 
