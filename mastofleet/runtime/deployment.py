@@ -14,6 +14,7 @@ from mastofleet.deploys.component import Run, Stage
 from mastofleet.deploys.operations import every_host_reached
 from mastofleet.model import Fleet
 from mastofleet.model.problems import FleetError, InventoryError
+from mastofleet.plan.listeners import listener_problems
 from mastofleet.project.fleet import fleet_from_inventory, fleet_host_name
 from mastofleet.project.secrets import SecretError, SecretStore
 from mastofleet.runtime import disk_guard, rollout, run_record
@@ -29,6 +30,10 @@ def _fleet_and_secrets(inventory_id: int) -> tuple[Fleet, SecretValues]:
         first = next(iter(current_inventory))
         store = SecretStore.for_fleet_data(first.data.dict(), project)
         fleet = fleet_from_inventory(current_inventory, store=store, project=project)
+        # Two services on one port: the check `mastofleet check` makes, needing every role's openings.
+        clashes = listener_problems(fleet)
+        if clashes:
+            raise FleetError(clashes)
         values = store.reveal_all(sorted(fleet.referenced_secrets()))
     except (FleetError, InventoryError, SecretError) as error:
         # Raised while pyinfra prepares the first host: nothing has been changed anywhere yet.

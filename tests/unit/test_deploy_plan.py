@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fleet_builder import APP_HOSTS, GROUPS, REPO, default_fleet_data, group_data, process
+from fleet_builder import APP_HOSTS, GROUPS, REPO, default_fleet_data, group_data, host_data, process
 from plans import (
     CANARY,
     DB_SETUP,
@@ -311,6 +311,21 @@ def test_a_bad_fleet_refuses_to_deploy_before_planning_anything(secrets_in_envir
     assert "fleet: sidekiq.queues: 2 processes listen on 'scheduler' (freud/scheduler, fritz/ingress)" in message
     assert state.op_meta == {}
     assert all(host.op_hash_order == [] for host in inventory)
+
+
+def test_two_services_on_one_port_refuse_to_deploy(secrets_in_environment):
+    """The listener clash `mastofleet check` reports stops a deploy too, before anything is planned."""
+    hosts, common = default_fleet_data()
+    freud = host_data(hosts, "freud")
+    freud["web"] = {**freud["web"], "port": 9100}  # the node exporter's port
+    deployment._fleet_and_secrets.cache_clear()
+    inventory = make_inventory(hosts, common)
+    state = State(inventory=inventory, config=Config())
+    connect_all(state)
+    with pytest.raises(PyinfraError) as raised, ctx_inventory.use(inventory):
+        add_deploy(state, deployment.deploy_current_host)
+    assert "port 9100/tcp: puma and metrics node would both listen on port 9100" in str(raised.value)
+    assert state.op_meta == {}
 
 
 def test_each_inventory_is_validated_on_its_own(secrets_in_environment):
