@@ -45,6 +45,8 @@ ALICE = MACHINES[OLD_PRIMARY].address
 @pytest.fixture(scope="module")
 def migrating(first_deploy: DeployResult):  # type: ignore[no-untyped-def]
     RECORD.unlink(missing_ok=True)
+    # replication_password, which only a fleet with a replica needs (the restore drops it again)
+    assert mastofleet("secrets", "init", INVENTORY, "--generate-missing").returncode == 0
     started = time.monotonic()
     start_old_primary(INVENTORY, LEGACY_ROWS)
     prepared = time.monotonic()

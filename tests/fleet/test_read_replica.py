@@ -35,6 +35,8 @@ ENVIRONMENT = "/home/mastodon/shared/.env.production"
 @pytest.fixture(scope="module")
 def replicated(first_deploy: DeployResult) -> None:
     assert mastofleet("local", "up", REPLICA).returncode == 0
+    # replication_password, which only a fleet with a replica needs (the restore drops it again)
+    assert mastofleet("secrets", "init", INVENTORY, "--generate-missing").returncode == 0
     result = run_deploy(INVENTORY)
     assert result.returncode == 0 and not result.failed, f"deploy failed: {result.failed}\n{result.output}"
     print(

@@ -481,11 +481,18 @@ class Site:
         return self.request("POST", self.base + path, **arguments)
 
     def request(self, method: str, url: str, **arguments: Any) -> Any:
+        import requests
         import urllib3
 
         with warnings.catch_warnings():  # the certificate is not checked on purpose (see above)
             warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-            return self.session.request(method, url, timeout=10, **arguments)
+            try:
+                return self.session.request(method, url, timeout=10, **arguments)
+            except requests.ConnectionError:
+                # A kept-alive connection from before a restore or reboot of the balancer is dead
+                # (the session outlives modules): once more on a new connection, which must work.
+                self.session.close()
+                return self.session.request(method, url, timeout=10, **arguments)
 
 
 def dropped_by_firewall(fleet: Fleet, prober: Target, result: dict[str, Any], what: str, at: tuple[str, int]) -> bool:
