@@ -44,7 +44,8 @@ def scan_all_ports(run: Runner, host: str, addresses: list[str]) -> dict[str, se
     """Open TCP ports of each address as `host` sees them, all 65,535 scanned (nmap, SYN scan)."""
     run(host, "command -v nmap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q nmap >/dev/null")
     # Every dropped port costs two probes, so the rate sets the time: 132 s at 5,000 probes a
-    # second, 22 s at 30,000, with the same ports found (five hosts, this machine's bridge).
+    # second, 22 s at 30,000, with the same ports found (five hosts, this machine's bridge); 25,000
+    # leaves some room below what was tried.
     output = run(
         host,
         "nmap -Pn -n -sS -p- --min-rate 25000 --max-retries 1 -oG - " + " ".join(addresses),

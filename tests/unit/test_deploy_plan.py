@@ -297,16 +297,22 @@ def test_running_the_plan_logs_no_secret(secrets_in_environment, caplog, capfd):
 # --- a bad fleet is refused before anything is planned -----------------------------------------
 
 
-def test_a_bad_fleet_refuses_to_deploy_before_planning_anything(secrets_in_environment):
-    hosts, common = default_fleet_data()
-    process(hosts, "fritz", "ingress")["queues"].append("scheduler")
+def refused_deploy(hosts, common):  # type: ignore[no-untyped-def]
+    """Plan the deploy of a fleet that must be refused: pyinfra's error message, and the state and
+    inventory, to show that nothing was planned."""
     deployment._fleet_and_secrets.cache_clear()
     inventory = make_inventory(hosts, common)
     state = State(inventory=inventory, config=Config())
     connect_all(state)
     with pytest.raises(PyinfraError) as raised, ctx_inventory.use(inventory):
         add_deploy(state, deployment.deploy_current_host)
-    message = str(raised.value)
+    return str(raised.value), state, inventory
+
+
+def test_a_bad_fleet_refuses_to_deploy_before_planning_anything(secrets_in_environment):
+    hosts, common = default_fleet_data()
+    process(hosts, "fritz", "ingress")["queues"].append("scheduler")
+    message, state, inventory = refused_deploy(hosts, common)
     assert message.startswith("mastofleet refuses to deploy: the fleet has 1 problem(s):")
     assert "fleet: sidekiq.queues: 2 processes listen on 'scheduler' (freud/scheduler, fritz/ingress)" in message
     assert state.op_meta == {}
@@ -318,14 +324,10 @@ def test_two_services_on_one_port_refuse_to_deploy(secrets_in_environment):
     hosts, common = default_fleet_data()
     freud = host_data(hosts, "freud")
     freud["web"] = {**freud["web"], "port": 9100}  # the node exporter's port
-    deployment._fleet_and_secrets.cache_clear()
-    inventory = make_inventory(hosts, common)
-    state = State(inventory=inventory, config=Config())
-    connect_all(state)
-    with pytest.raises(PyinfraError) as raised, ctx_inventory.use(inventory):
-        add_deploy(state, deployment.deploy_current_host)
-    assert "port 9100/tcp: puma and metrics node would both listen on port 9100" in str(raised.value)
+    message, state, inventory = refused_deploy(hosts, common)
+    assert "port 9100/tcp: puma and metrics node would both listen on port 9100" in message
     assert state.op_meta == {}
+    assert all(host.op_hash_order == [] for host in inventory)
 
 
 def test_each_inventory_is_validated_on_its_own(secrets_in_environment):
