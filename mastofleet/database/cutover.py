@@ -39,6 +39,7 @@ from mastofleet.deploys import nginx
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.project.cutover_record import now, read_record, write_record
 from mastofleet.project.fleet import load_fleet, project_directory
+from mastofleet.quoting import as_user_command, shell
 from mastofleet.remote import RemoteError
 from mastofleet.runtime.pyinfra_deploy import run_deploy
 from mastofleet.runtime.rollout import health_check_command
@@ -213,11 +214,8 @@ def migrate(run: Run) -> dict[str, Any]:
     address, port = str(run.target.private_address), run.fleet.postgres.port
     first = run.fleet.app_hosts[0]
     with run.hosts.host(first.name) as remote:
-        output = remote.run(
-            f"cd {instance.live_directory} && runuser -u {instance.user} -- env RAILS_ENV=production"
-            f" DB_HOST={address} DB_PORT={port} bin/rails db:migrate",
-            timeout=3600,
-        )
+        script = f"env RAILS_ENV=production DB_HOST={shell(address)} DB_PORT={int(port)} bin/rails db:migrate"
+        output = remote.run(as_user_command(instance.user, script, instance.live_directory), timeout=3600)
     return {"host": first.name, "migrations": sum(1 for line in output.splitlines() if line.endswith(": migrating"))}
 
 

@@ -18,6 +18,7 @@ from mastofleet.deploys.units import SYSTEMD_DIRECTORY
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.model.problems import InventoryError
 from mastofleet.model.secrets_reference import secret_name
+from mastofleet.quoting import shell
 from mastofleet.views.config_file import ConfigFile, SecretValues
 from mastofleet.views.templating import render
 
@@ -200,8 +201,8 @@ def database_backups(fleet: Fleet, host: Host, secrets: SecretValues) -> None:
         server.shell(
             name=f"Create the pgBackRest stanza {name}",
             commands=[
-                f"if pgbackrest --stanza={name} --output=json info | grep -q '\"missing stanza path\"';"
-                f" then pgbackrest --stanza={name} stanza-create; fi"
+                f"if pgbackrest --stanza={shell(name)} --output=json info | grep -q '\"missing stanza path\"';"
+                f" then pgbackrest --stanza={shell(name)} stanza-create; fi"
             ],
             _sudo=True,
             _sudo_user="postgres",

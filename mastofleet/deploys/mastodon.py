@@ -3,8 +3,14 @@
 
 Each code version lives in its own `releases/<name>` directory; `live` is a symlink switched
 atomically once the release is fully prepared, so what serves is never half-installed and a
-rollback is a switch back. Every preparation step leaves a marker in the release, so a rerun skips
-what is done and a failed step is retried.
+rollback is a switch back. Every preparation step leaves a marker, so a rerun skips what is done
+and a failed step is retried.
+
+The trust boundary (docs/security.md): the app user owns its home and the code, so root never
+follows, executes or interpolates anything there. The work in the app user's files (unpacking,
+gems, assets, migrations) runs as the app user (`as_user_command`); what root needs to know about
+the releases (`live`, `previous`, the markers, the streaming code's digest) lives in the release
+record, a directory only root writes; the environment file lives in /etc/mastodon.
 """
 
 from __future__ import annotations
@@ -16,21 +22,22 @@ import tarfile
 import tempfile
 from functools import cache
 from pathlib import Path
-from typing import TypedDict
 
 from pyinfra import host as current_host
 from pyinfra.api.exceptions import DeployError
 from pyinfra.api.operation import OperationMeta
-from pyinfra.facts.files import Directory, File, FileContents, Sha256File
-from pyinfra.operations import apt, files, git, server
+from pyinfra.facts.files import File, Link, Sha256File
+from pyinfra.operations import apt, files, server
 
 from mastofleet.deploys import search
 from mastofleet.deploys.component import Component, Run, Stage, with_role
-from mastofleet.deploys.operations import AsUser, as_user, atomic_symlink, changed, put_files, role_deploy
+from mastofleet.deploys.operations import as_user_command, atomic_symlink, changed, put_files, role_deploy
 from mastofleet.deploys.release import Application as Application
 from mastofleet.deploys.release import Prepared as Prepared
 from mastofleet.deploys.release import Release as Release
 from mastofleet.model import Fleet, Host, Instance, Role
+from mastofleet.model.instance import CONFIGURATION_DIRECTORY
+from mastofleet.quoting import shell
 from mastofleet.views.config_file import ConfigFile, SecretValues
 from mastofleet.views.environment import render_environment
 
@@ -65,13 +72,12 @@ ARCHIVE_EXCLUDES = {".git", "node_modules", ".yarn"}  # top-level entries never 
 NODE_REPOSITORY_KEY = "https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key"
 NODE_REPOSITORY = "https://deb.nodesource.com/node_24.x"
 JEMALLOC = "libjemalloc.so.2"
-RELEASE_STEPS = ("bundle", "yarn", "assets")  # each leaves a marker in the release when done
+RELEASE_STEPS = ("bundle", "yarn", "assets")  # each leaves a marker in the release record when done
+CODE_DIRECTORY = "/var/lib/mastofleet/code"  # root's copies of the uploaded code archives
+STREAMING_FILES = "streaming package.json yarn.lock"  # what the streaming server runs, fingerprinted
 
 
-STREAMING_CODE = ".mastofleet/streaming-code"  # digest of what the streaming server runs, per release
-
-
-def bundle_command(instance: Instance) -> str:
+def bundle_executable(instance: Instance) -> str:
     if instance.install.ruby == "rbenv":
         return f"{instance.home}/.rbenv/shims/bundle"
     return "/usr/bin/bundle"
@@ -118,17 +124,13 @@ def release_for(instance: Instance, name: str | None = None) -> Release:
 
 
 def shared_environment_path(instance: Instance) -> str:
-    return f"{instance.home}/shared/.env.production"
+    """`.env.production`, shared by every release (each release's `.env.production` links to it)."""
+    return instance.environment_file
 
 
 def shared_streaming_code_path(instance: Instance) -> str:
     """The digest of the streaming code `live` runs: rewritten only when that code changes."""
-    return f"{instance.home}/shared/streaming-code"
-
-
-def previous_release_path(instance: Instance) -> str:
-    """A link to the release `live` pointed at before the last switch: what a rollback returns to."""
-    return f"{instance.home}/previous"
+    return f"{instance.release_state_directory}/streaming-code"
 
 
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
@@ -137,31 +139,52 @@ def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFil
         ConfigFile(
             shared_environment_path(instance),
             render_environment(fleet, secrets),
-            mode="600",
-            user=instance.user,
+            mode="640",
+            user="root",
             group=instance.user,
             sensitive=True,
         )
     ]
 
 
-def _marker(release: Release, step: str) -> str:
-    return f"{release.directory}/.mastofleet/{step}"
+def _steps_directory(instance: Instance, release: Release) -> str:
+    return f"{instance.release_state_directory}/steps/{release.name}"
 
 
-def _step_needed(release: Release, step: str) -> bool:
+def _marker(instance: Instance, release: Release, step: str) -> str:
+    return f"{_steps_directory(instance, release)}/{step}"
+
+
+def _step_needed(instance: Instance, release: Release, step: str) -> bool:
     # Read before anything runs: a marker present means this release already did the step.
-    return not current_host.get_fact(File, path=_marker(release, step))
+    return not current_host.get_fact(File, path=_marker(instance, release, step))
 
 
-class Owner(TypedDict):
-    user: str
-    group: str
+def mark_command(instance: Instance, release: Release, step: str) -> str:
+    """Root notes in the release record that `step` of `release` is done."""
+    return f"mkdir -p {shell(_steps_directory(instance, release))} && touch {shell(_marker(instance, release, step))}"
 
 
-def _as_application_user(instance: Instance) -> AsUser:
-    # Not a login shell: sudo -i would expand $VARIABLES in the outer shell before ours runs.
-    return as_user(instance.user)
+def release_step(
+    instance: Instance,
+    release: Release,
+    step: str,
+    name: str,
+    script: str,
+    environment: dict[str, str] | None = None,
+    directory: str | None = None,
+) -> OperationMeta | None:
+    """`script` once per release, as the app user in the release directory; root marks it done."""
+    if not _step_needed(instance, release, step):
+        return None
+    return server.shell(
+        name=name,
+        commands=[
+            f"{as_user_command(instance.user, script, directory or release.directory)}"
+            f" && {mark_command(instance, release, step)}"
+        ],
+        _env=environment or {},
+    )
 
 
 def install_runtime(instance: Instance) -> None:
@@ -185,78 +208,76 @@ def install_runtime(instance: Instance) -> None:
 
 
 def install_code(instance: Instance, release: Release) -> list[OperationMeta]:
-    """Put the code of this version into its release directory, leaving `live` alone."""
-    owner: Owner = {"user": instance.user, "group": instance.user}
-    files.directory(name="Create the releases directory", path=instance.releases_directory, **owner)
-    files.directory(name="Create the shared directory", path=f"{instance.home}/shared", mode="750", **owner)
+    """Put the code of this version into its own release directory, leaving `live` alone. The app
+    user creates its directories and unpacks (or clones) the code itself: root only uploads the
+    archive into its own directory, where the app user can read it and change nothing."""
+    user = instance.user
+    files.directory(
+        name="Create the configuration directory", path=CONFIGURATION_DIRECTORY, user="root", group=user, mode="750"
+    )
+    home_directories_command = as_user_command(user, f"mkdir -p {shell(instance.releases_directory)}")
     if instance.source.path:
         archive, _ = source_archive(instance.source.path)
-        remote_archive = f"{release.directory}.tar.gz"
-        unpacked = bool(current_host.get_fact(Directory, path=release.directory))
-        upload = files.put(name=f"Upload the code of {release.name}", src=archive, dest=remote_archive, **owner)
+        remote_archive = f"{CODE_DIRECTORY}/{release.name}.tar.gz"
+        upload = files.put(name=f"Upload the code of {release.name}", src=archive, dest=remote_archive, mode="644")
+        unpacking = f"{release.directory}.unpacking"
         unpack = server.shell(
             name=f"Unpack {release.name}",
             commands=[
-                f"rm -rf {release.directory}.unpacking && mkdir -p {release.directory}.unpacking"
-                f" && tar -xzf {remote_archive} -C {release.directory}.unpacking"
-                f" && chown -R {instance.user}:{instance.user} {release.directory}.unpacking"
-                f" && rm -rf {release.directory} && mv {release.directory}.unpacking {release.directory}"
+                f"{home_directories_command} && "
+                + as_user_command(
+                    user,
+                    f"rm -rf {shell(unpacking)} && mkdir {shell(unpacking)}"
+                    f" && tar --no-same-owner -xzf {shell(remote_archive)} -C {shell(unpacking)}"
+                    f" && rm -rf {shell(release.directory)} && mv -T {shell(unpacking)} {shell(release.directory)}",
+                )
+                + f" && {mark_command(instance, release, 'unpacked')}"
             ],
-            _if=lambda: upload.did_change() or not unpacked,
+            _if=lambda: upload.did_change() or _step_needed(instance, release, "unpacked"),
         )
         return [upload, unpack]
-    checkout = git.repo(
-        name=f"Check out {release.name}",
-        src=instance.source.git_url or "",
-        dest=release.directory,
-        branch=instance.source.ref or instance.version,
-        pull=False,
-        **owner,
+    checkout = release_step(
+        instance,
+        release,
+        "checked-out",
+        f"Check out {release.name}",
+        f"mkdir -p {shell(instance.releases_directory)} && rm -rf {shell(release.directory + '.cloning')}"
+        f" && git clone --quiet --branch {shell(instance.source.ref or instance.version)}"
+        f" -- {shell(instance.source.git_url or '')} {shell(release.directory + '.cloning')}"
+        f" && mv -T {shell(release.directory + '.cloning')} {shell(release.directory)}",
+        directory=instance.home,
     )
-    return [checkout]
+    return [checkout] if checkout else []
 
 
 RBENV_REPOSITORY = "https://github.com/rbenv/rbenv.git"
 RUBY_BUILD_REPOSITORY = "https://github.com/rbenv/ruby-build.git"
 
 
-def install_rbenv_ruby(instance: Instance, release: Release, code: list[OperationMeta]) -> None:
-    """The Ruby the release's `.ruby-version` names, built by rbenv with jemalloc (install.ruby = rbenv)."""
+def install_rbenv_ruby(instance: Instance, release: Release) -> None:
+    """The Ruby the release's `.ruby-version` names, built by rbenv with jemalloc (install.ruby =
+    rbenv), once per release, all of it as the app user (root never reads `.ruby-version`)."""
     rbenv = f"{instance.home}/.rbenv"
-    owner: Owner = {"user": instance.user, "group": instance.user}
-    git.repo(name="Install rbenv", src=RBENV_REPOSITORY, dest=rbenv, pull=False, **owner)
-    git.repo(
-        name="Install ruby-build", src=RUBY_BUILD_REPOSITORY, dest=f"{rbenv}/plugins/ruby-build", pull=False, **owner
+    ruby_build = f"{rbenv}/plugins/ruby-build"
+    script = (
+        f"{{ [ -d {shell(rbenv)}/.git ] || git clone --quiet -- {shell(RBENV_REPOSITORY)} {shell(rbenv)}; }}"
+        f" && {{ [ -d {shell(ruby_build)}/.git ] || git clone --quiet -- {shell(RUBY_BUILD_REPOSITORY)}"
+        f" {shell(ruby_build)}; }}"
+        " && version=$(cat .ruby-version)"
+        f' && if [ ! -x {shell(rbenv)}/versions/"$version"/bin/ruby ]; then'
+        # A new release may name a Ruby that ruby-build learnt about after it was cloned.
+        f" git -C {shell(ruby_build)} pull --quiet --ff-only"
+        f' && RUBY_CONFIGURE_OPTS=--with-jemalloc {shell(rbenv)}/bin/rbenv install "$version"; fi'
+        f' && {shell(rbenv)}/bin/rbenv global "$version"'
+        f" && {shell(rbenv)}/bin/rbenv exec gem install bundler --conservative"
     )
-    wanted = current_host.get_fact(FileContents, path=f"{release.directory}/.ruby-version")
-    version = wanted[0].strip() if wanted else None
-    built = bool(version) and bool(current_host.get_fact(File, path=f"{rbenv}/versions/{version}/bin/ruby"))
-    # A new release may name a Ruby that ruby-build learnt about after it was cloned.
-    server.shell(
-        name="Update ruby-build's list of Ruby versions",
-        commands=[f"git -C {rbenv}/plugins/ruby-build pull --ff-only"],
-        _if=lambda: not built and changed(code)(),
-        **_as_application_user(instance),
-    )
-    server.shell(
-        name=f"Build the Ruby of {release.name} with jemalloc (rbenv)",
-        commands=[
-            f'version=$(cat .ruby-version) && if [ ! -x {rbenv}/versions/"$version"/bin/ruby ]; then'
-            f' RUBY_CONFIGURE_OPTS=--with-jemalloc {rbenv}/bin/rbenv install "$version"; fi'
-            f' && {rbenv}/bin/rbenv global "$version" && {rbenv}/bin/rbenv exec gem install bundler --conservative'
-        ],
-        _if=lambda: not built,
-        _chdir=release.directory,
-        **_as_application_user(instance),
-    )
+    release_step(instance, release, "ruby", f"Build the Ruby of {release.name} with jemalloc (rbenv)", script)
 
 
 def prepare_release(instance: Instance, release: Release) -> None:
     """Gems, JavaScript packages and assets for the release; each step only once per release."""
-    application_user = _as_application_user(instance)
     install = instance.install
-    steps: list[tuple[str, str, dict[str, str]]] = []
-    bundle = bundle_command(instance)
+    bundle = shell(bundle_executable(instance))
     if install.bundle_deployment:
         bundle_install = (
             f"{bundle} config set --local deployment true"
@@ -265,41 +286,37 @@ def prepare_release(instance: Instance, release: Release) -> None:
         )
     else:
         bundle_install = f"{bundle} install" + (" --local" if install.bundle_local else "")
-    steps.append(("bundle", bundle_install, {}))
-    steps.append(("yarn", f"{install.yarn_command} install --immutable", {}))
-    steps.append(
-        (
-            "assets",
-            "bin/rails assets:precompile",
-            {"RAILS_ENV": "production", "SECRET_KEY_BASE_DUMMY": "1"},
-        )
-    )
+    steps = [
+        ("bundle", bundle_install, {}),
+        ("yarn", f"{shell(install.yarn_command)} install --immutable", {}),
+        ("assets", "bin/rails assets:precompile", {"RAILS_ENV": "production", "SECRET_KEY_BASE_DUMMY": "1"}),
+    ]
     for step, command, environment in steps:
-        if not _step_needed(release, step):
-            continue
-        server.shell(
-            name=f"{step}: {command.split(' && ')[-1]} ({release.name})",
-            commands=[f"{command} && mkdir -p .mastofleet && touch .mastofleet/{step}"],
-            _env=environment,
-            _chdir=release.directory,
-            **application_user,
-        )
-    if not current_host.get_fact(File, path=f"{release.directory}/{STREAMING_CODE}"):
+        name = f"{step}: {command.split(' && ')[-1]} ({release.name})"
+        release_step(instance, release, step, name, command, environment)
+    code = f"{_steps_directory(instance, release)}/streaming-code"
+    if not current_host.get_fact(File, path=code):
         # Streaming restarts (dropping every WebSocket) only when this digest differs from live's.
+        # The app user reads its code; root keeps only the digest, and only if it is one.
+        fingerprint_command = as_user_command(
+            instance.user,
+            f"find {STREAMING_FILES} -type f -print0 2>/dev/null"
+            " | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum | cut -c1-64",
+            release.directory,
+        )
         server.shell(
             name=f"Fingerprint the streaming code of {release.name}",
             commands=[
-                "mkdir -p .mastofleet && find streaming package.json yarn.lock -type f -print0 2>/dev/null"
-                f" | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum | cut -c1-64 > {STREAMING_CODE}"
+                f"mkdir -p {shell(_steps_directory(instance, release))}"
+                f" && digest=$({fingerprint_command}) && echo \"$digest\" | grep -qxE '[0-9a-f]{{64}}'"
+                f' && echo "$digest" > {shell(code + ".new")} && mv -T {shell(code + ".new")} {shell(code)}'
             ],
-            _chdir=release.directory,
-            **application_user,
         )
 
 
-def require_prepared(release: Release) -> None:
+def require_prepared(instance: Instance, release: Release) -> None:
     """A rollback goes only to a release that is complete on this host; else nothing is changed."""
-    missing = [step for step in RELEASE_STEPS if _step_needed(release, step)]
+    missing = [step for step in RELEASE_STEPS if _step_needed(instance, release, step)]
     if missing:
         raise DeployError(
             f"{current_host.name}: release {release.name} is not prepared here (missing: {', '.join(missing)}):"
@@ -308,13 +325,22 @@ def require_prepared(release: Release) -> None:
         )
 
 
-def link_environment(instance: Instance, release: Release) -> OperationMeta:
-    return files.link(
+def link_environment(instance: Instance, release: Release) -> OperationMeta | None:
+    """The release's `.env.production` links to the shared file; the app user makes the link in its
+    own directory (root only compares where the link points)."""
+    path = f"{release.directory}/.env.production"
+    target = shared_environment_path(instance)
+    link = current_host.get_fact(Link, path=path)
+    if link and link.get("link_target") == target:
+        return None
+    return server.shell(
         name="Link the shared .env.production into the release",
-        path=f"{release.directory}/.env.production",
-        target=shared_environment_path(instance),
-        user=instance.user,
-        group=instance.user,
+        commands=[
+            as_user_command(
+                instance.user,
+                f"ln -sfn {shell(target)} {shell(path + '.linking')} && mv -T {shell(path + '.linking')} {shell(path)}",
+            )
+        ],
     )
 
 
@@ -327,42 +353,41 @@ def direct_database_environment(fleet: Fleet) -> dict[str, str]:
 def setup_database_once(fleet: Fleet, release: Release) -> None:
     """`db:setup` exactly once for the fleet: only on the first app host, only on an empty database."""
     instance = fleet.instance
-    marker = f"{instance.home}/shared/.database-initialised"
+    marker = f"{instance.release_state_directory}/database-initialised"
     if current_host.get_fact(File, path=marker):
         return
     environment = direct_database_environment(fleet)
     # Reads DB_PASS from the env file inside the shell, so no password is on a command line or log.
-    empty_check = (
+    script = (
         "set -a && . ./.env.production && set +a"
-        f' && export PGPASSWORD="$DB_PASS" DB_HOST={environment["DB_HOST"]} DB_PORT={environment["DB_PORT"]}'
+        f' && export PGPASSWORD="$DB_PASS" DB_HOST={shell(environment["DB_HOST"])} DB_PORT={shell(environment["DB_PORT"])}'
         ' && tables=$(psql -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d "$DB_NAME" -tAc'
         " \"SELECT to_regclass('public.schema_migrations')\")"
+        ' && if [ -z "$tables" ]; then SAFETY_ASSURED=1 bin/rails db:setup; fi'
     )
     server.shell(
         name="Set up the database (first install only; never on a database that has a schema)",
         commands=[
-            f'{empty_check} && if [ -z "$tables" ]; then SAFETY_ASSURED=1 bin/rails db:setup; fi && touch {marker}'
+            f"{as_user_command(instance.user, script, release.directory)}"
+            f" && mkdir -p {shell(instance.release_state_directory)} && touch {shell(marker)}"
         ],
         _env={"RAILS_ENV": "production"},
-        _chdir=release.directory,
-        **_as_application_user(instance),
     )
 
 
 def migrate(fleet: Fleet, release: Release, post_deployment: bool) -> None:
     """Run this release's migrations once, on the first app host, straight against PostgreSQL."""
     step = "migrated" if post_deployment else "pre-migrated"
-    if not _step_needed(release, step):
-        return
     environment = direct_database_environment(fleet)
     if not post_deployment:
         environment["SKIP_POST_DEPLOYMENT_MIGRATIONS"] = "true"
-    server.shell(
-        name=f"Migrate the database ({'all' if post_deployment else 'pre-deployment'} migrations, {release.name})",
-        commands=[f"bin/rails db:migrate && mkdir -p .mastofleet && touch .mastofleet/{step}"],
-        _env=environment,
-        _chdir=release.directory,
-        **_as_application_user(fleet.instance),
+    release_step(
+        fleet.instance,
+        release,
+        step,
+        f"Migrate the database ({'all' if post_deployment else 'pre-deployment'} migrations, {release.name})",
+        "bin/rails db:migrate",
+        environment,
     )
 
 
@@ -372,12 +397,13 @@ def prepare(
 ) -> Prepared:
     """
     Install the runtime, put this version's code into its own release directory, write the
-    shared `.env.production` (mode 0600, identical on every app host), install gems and JavaScript
+    shared `.env.production` (root:<user>, mode 0640, identical on every app host), install gems and JavaScript
     packages, precompile assets once per release; on the first app host, set the database up once
     for the fleet and run the pre-deployment migrations. Nothing that serves is touched.
     With `release_name`, use that already prepared release (a rollback) instead of the model's.
     """
     instance = fleet.instance
+    files.directory(name="Create the release record", path=instance.release_state_directory, mode="755")
     server.user(
         name=f"Create the {instance.user} user",
         user=instance.user,
@@ -388,10 +414,10 @@ def prepare(
     install_runtime(instance)
     release = release_for(instance, release_name)
     if release_name:
-        require_prepared(release)
+        require_prepared(instance, release)
     code = [] if release_name else install_code(instance, release)
     if instance.install.ruby == "rbenv":
-        install_rbenv_ruby(instance, release, code)
+        install_rbenv_ruby(instance, release)
     configuration = put_files(files_for(fleet, host, secrets))
     link_environment(instance, release)
     prepare_release(instance, release)
@@ -410,16 +436,16 @@ def switch_release(fleet: Fleet, host: Host, prepared: Prepared) -> Application:
     """
     instance = fleet.instance
     release = prepared.release
-    switch = atomic_symlink(
-        instance.live_directory, release.directory, instance.user, previous=previous_release_path(instance)
-    )
+    switch = atomic_symlink(instance.live_directory, release.directory, previous=instance.previous_link)
     shared_code = shared_streaming_code_path(instance)
-    release_code = f"{release.directory}/{STREAMING_CODE}"
+    release_code = f"{_steps_directory(instance, release)}/streaming-code"  # both in the release record
     noted = current_host.get_fact(Sha256File, path=shared_code)
     prepared_code = current_host.get_fact(Sha256File, path=release_code)  # None while the release is new
     server.shell(
         name="Note the streaming code that live runs",
-        commands=[f"cmp -s {release_code} {shared_code} || cp {release_code} {shared_code}"],
+        commands=[
+            f"cmp -s {shell(release_code)} {shell(shared_code)} || cp {shell(release_code)} {shell(shared_code)}"
+        ],
         _if=lambda: (switch is not None and switch.did_change()) or noted is None or noted != prepared_code,
     )
     return Application(

@@ -10,6 +10,7 @@ from pyinfra.operations import apt, files, server
 from mastofleet.deploys.component import Component, Run, Stage, with_role
 from mastofleet.deploys.operations import changed, put_files, restart_command, role_deploy, service_running
 from mastofleet.model import Fleet, Host, Role
+from mastofleet.quoting import shell, shell_words
 from mastofleet.views.config_file import ConfigFile, SecretValues
 from mastofleet.views.metrics_endpoints import nginx_endpoints
 from mastofleet.views.openings import ANYWHERE, Opening
@@ -111,9 +112,10 @@ def joining_hosts(fleet: Fleet) -> frozenset[str]:
 def admit_command(name: str) -> str:
     """Mark a joining host up in every variant except its own drained one."""
     own = drained_variant(name)
+    marked_up = f"s/ down;(  # {name})$/;\\1/"
     return (
-        f'for variant in {VARIANTS_DIRECTORY}/*.conf; do [ "$variant" = {own} ] ||'
-        f" sed -i -E 's/ down;(  # {name})$/;\\1/' \"$variant\"; done"
+        f'for variant in {VARIANTS_DIRECTORY}/*.conf; do [ "$variant" = {shell(own)} ] ||'
+        f' sed -i -E {shell(marked_up)} "$variant"; done'
     )
 
 
@@ -131,17 +133,19 @@ def ensure_certificate(fleet: Fleet, domains: list[str] | None = None) -> None:
         server.shell(
             name=f"Create a self-signed certificate for {', '.join(names)}",
             commands=[
-                f"openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj /CN={domain}"
-                f" -addext subjectAltName={alternative_names} -keyout {key} -out {certificate} && chmod 600 {key}"
+                f"openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj {shell('/CN=' + domain)}"
+                f" -addext {shell('subjectAltName=' + alternative_names)} -keyout {shell(key)} -out {shell(certificate)}"
+                f" && chmod 600 {shell(key)}"
             ],
         )
     elif fleet.tls.mode == "certbot":
         apt.packages(name="Install certbot", packages=["certbot"])
-        requested = " ".join(f"-d {name}" for name in names)
+        requested_arguments = [word for name in names for word in ("-d", name)]
         server.shell(
             name=f"Obtain a Let's Encrypt certificate for {', '.join(names)}",
             commands=[
-                f"certbot certonly --standalone --non-interactive --agree-tos -m {fleet.tls.email} {requested}"
+                f"certbot certonly --standalone --non-interactive --agree-tos -m {shell(fleet.tls.email)}"
+                f" {shell_words(*requested_arguments)}"
                 " --pre-hook 'systemctl stop nginx' --post-hook 'systemctl start nginx'"
             ],
         )
@@ -151,7 +155,7 @@ def switch_variant_command(variant: str) -> str:
     """Point the site at `variant`, check and reload; on a failed check, put the old link back."""
     return (
         f"old=$(readlink {CONFIGURATION} || true)"
-        f" && ln -sfn {variant} {CONFIGURATION}.switching && mv -T {CONFIGURATION}.switching {CONFIGURATION}"
+        f" && ln -sfn {shell(variant)} {CONFIGURATION}.switching && mv -T {CONFIGURATION}.switching {CONFIGURATION}"
         f' && {{ nginx -t -q || {{ [ -n "$old" ] && ln -sfn "$old" {CONFIGURATION}; exit 1; }}; }}'
         # the applied-marker too: a reload keeps nginx's start time, and the next deploy must not owe one
         f" && {restart_command('nginx', 'reload')}"

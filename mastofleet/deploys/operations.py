@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from io import StringIO
+from pathlib import PurePosixPath as Path
 from typing import ParamSpec, TypedDict, TypeVar, cast
 
-from pyinfra import host
+from pyinfra import host, logger, state
 from pyinfra.api import FactBase, FileUploadCommand, deploy, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import Link, Sha256File
+from pyinfra.facts.files import File, FileContents, Link, Sha256File
 from pyinfra.operations import apt, files, server, systemd
-from pyinfra.operations.util.files import chmod, chown
+from pyinfra.operations.util.files import generate_color_diff
 
+from mastofleet.quoting import as_user_command as as_user_command
+from mastofleet.quoting import shell, shell_words
 from mastofleet.views.config_file import ConfigFile
 
 
@@ -43,23 +46,79 @@ def role_deploy(name: str) -> Callable[[Callable[Parameters, Result]], Callable[
     return decorator
 
 
+STAGING_DIRECTORY = "/var/lib/mastofleet/staging"  # root's own, 0700: where a file waits before its rename
+
+
+class PrivateUploadDirectory(FactBase[str]):
+    """A directory of the SSH user's own, mode 0700, created when missing: where a sudo upload
+    lands before root copies it on (pyinfra's default, /tmp, would leave it readable by every user)."""
+
+    def command(self) -> str:
+        return 'd="$HOME/.cache/mastofleet-upload" && mkdir -p "$d" && chmod 700 "$d" && echo "$d"'
+
+    def process(self, output: list[str]) -> str:
+        return output[-1].strip()
+
+
+def _owned_as_wanted(present: Mapping[str, object], user: str, group: str, mode: str) -> bool:
+    return present.get("user") == user and present.get("group") == group and int(str(present.get("mode"))) == int(mode)
+
+
+def _show_diff(path: str, present: object, content: str) -> None:
+    current = (host.get_fact(FileContents, path=path) or []) if present else []
+    host.log(f"Will {'modify' if present else 'create'} {path}", logger.info)
+    for line in generate_color_diff([line + "\n" for line in current], content.splitlines(keepends=True)):
+        logger.info("  %s", line)
+    logger.info("")
+
+
 @operation()
-def sensitive_file(path: str, content: str, user: str = "root", group: str = "root", mode: str = "600"):
+def placed_file(
+    path: str,
+    content: str,
+    user: str = "root",
+    group: str = "root",
+    mode: str = "644",
+    sensitive: bool = False,
+    check: str | None = None,
+):
     """
-    Upload a file that holds a secret: compared by checksum, never diffed or logged.
+    Put a file by renaming a finished copy over it, so nothing follows a link at `path` (a service
+    user who owns the directory may have planted one) and the file is never seen half-written or
+    with the wrong mode: the content is uploaded into root's own staging directory, given its owner
+    and mode there, checked, and renamed into place.
 
     + path: where the file goes on the host
     + content: the file's text
-    + user/group/mode: its owner and mode, applied on every upload
+    + user/group/mode: its owner and mode
+    + sensitive: it holds a secret: compared by checksum only, never diffed or logged
+    + check: a command that must accept the staged file before it goes in place (`{path}` names it)
     """
+    present = host.get_fact(File, path=path)  # False for a link or anything but a regular file
     wanted = hashlib.sha256(content.encode()).hexdigest()
-    present = host.get_fact(Sha256File, path=path)
-    if present == wanted:
+    if present and host.get_fact(Sha256File, path=path) == wanted and _owned_as_wanted(present, user, group, mode):
         host.noop(f"{path} is up to date")
         return
-    yield FileUploadCommand(StringIO(content), path, remote_temp_filename=host.get_temp_filename(path))
-    yield chown(path, user, group)
-    yield chmod(path, mode)
+    if not sensitive and state.config.DIFF:
+        _show_diff(path, present or None, content)
+    staged = f"{STAGING_DIRECTORY}/{hashlib.sha256(path.encode()).hexdigest()[:20]}"
+    upload_directory = host.get_fact(PrivateUploadDirectory, _sudo=False)
+    yield f"mkdir -p {shell(STAGING_DIRECTORY)} && chmod 700 {shell(STAGING_DIRECTORY)}"
+    yield FileUploadCommand(StringIO(content), staged, remote_temp_filename=f"{upload_directory}/{Path(staged).name}")
+    steps = [
+        f"chown {shell(f'{user}:{group}')} {shell(staged)}",
+        f"chmod {shell(mode)} {shell(staged)}",
+        f"mkdir -p {shell(str(Path(path).parent))}",
+    ]
+    if check:
+        steps.append(check.format(path=shell(staged)))
+    steps.append(f"mv -fT {shell(staged)} {shell(path)}")
+    yield " && ".join(steps) + f" || {{ rm -f {shell(staged)}; exit 1; }}"
+
+
+def sensitive_file(path: str, content: str, user: str = "root", group: str = "root", mode: str = "600", **arguments):
+    """A secret-bearing file: `placed_file`, never diffed or logged."""
+    return placed_file(path=path, content=content, user=user, group=group, mode=mode, sensitive=True, **arguments)
 
 
 @operation()
@@ -87,30 +146,22 @@ class Uploads(list[OperationMeta]):
 
 
 def put_files(config_files: Iterable[ConfigFile]) -> Uploads:
-    """Put each rendered file on the host; secret-bearing ones through `sensitive_file`."""
+    """Put each rendered file on the host (`placed_file`); secret-bearing ones are never shown."""
     config_files = list(config_files)
     results = []
     for config_file in config_files:
-        if config_file.sensitive:
-            result = sensitive_file(
-                name=f"Put {config_file.path} (secret, not shown)",
+        results.append(
+            placed_file(
+                name=f"Put {config_file.path}" + (" (secret, not shown)" if config_file.sensitive else ""),
                 path=config_file.path,
                 content=config_file.content,
                 user=config_file.user,
                 group=config_file.group,
                 mode=config_file.mode,
+                sensitive=config_file.sensitive,
+                check=config_file.check,
             )
-        else:
-            result = files.put(
-                name=f"Put {config_file.path}",
-                src=StringIO(config_file.content),
-                dest=config_file.path,
-                user=config_file.user,
-                group=config_file.group,
-                mode=config_file.mode,
-                create_remote_dir=True,
-            )
-        results.append(result)
+        )
     return Uploads([config_file.path for config_file in config_files], results)
 
 
@@ -133,12 +184,12 @@ def stale_check(service: str, paths: Iterable[str]) -> str:
 
     Links count by their own time (`stat` does not follow them), so switching `live` is a change.
     """
-    checks = " ".join(f"'{path}'" for path in paths)
     return (
-        f"started=$(systemctl show -P ActiveEnterTimestamp --timestamp=unix {service} 2>/dev/null | tr -d @);"
-        f" applied=$(stat -c %Y {APPLIED_DIRECTORY}/{service} 2>/dev/null || echo 0);"
+        f"started=$(systemctl show -P ActiveEnterTimestamp --timestamp=unix {shell(service)} 2>/dev/null | tr -d @);"
+        f" applied=$(stat -c %Y {shell(f'{APPLIED_DIRECTORY}/{service}')} 2>/dev/null || echo 0);"
         ' if [ "$applied" -gt "${started:-0}" ]; then started=$applied; fi;'
-        f' for path in {checks}; do changed=$(stat -c %Y "$path" 2>/dev/null || echo 0);'
+        f" for path in {shell_words(*paths)}; do"
+        ' changed=$(stat -c %Y "$path" 2>/dev/null || echo 0);'
         ' if [ "${started:-0}" -lt "$changed" ]; then echo stale; break; fi; done'
     )
 
@@ -157,7 +208,10 @@ class ServiceOlderThanInputs(FactBase[bool]):
 
 
 def restart_command(service: str, action: str = "restart") -> str:
-    return f"systemctl {action} {service} && mkdir -p {APPLIED_DIRECTORY} && touch {APPLIED_DIRECTORY}/{service}"
+    return (
+        f"systemctl {shell(action)} {shell(service)} && mkdir -p {APPLIED_DIRECTORY}"
+        f" && touch {shell(f'{APPLIED_DIRECTORY}/{service}')}"
+    )
 
 
 def restart_needed(
@@ -201,22 +255,25 @@ def enable_service(service: str, daemon_reload_when: Callable[[], bool] | None =
     systemd.service(name=f"Enable and start {service}", service=service, running=True, enabled=True)
 
 
-def atomic_symlink(path: str, target: str, user: str, previous: str | None = None) -> OperationMeta | None:
-    """Point `path` at `target` by renaming a new link over it: there is never a moment without one.
-
-    With `previous`, the old target is kept there as a link too (what a rollback returns to).
-    """
+def atomic_symlink(path: str, target: str, previous: str | None = None) -> OperationMeta | None:
+    """Point the root-owned link `path` at `target` by renaming a new link over it: there is never
+    a moment without one. With `previous`, the old target is kept there as a link too (what a
+    rollback returns to). Both links live where only root writes (the release record)."""
     link = host.get_fact(Link, path=path)
-    if link and link.get("link_target") == target:
+    current = link.get("link_target") if link else None
+    if current == target:
         return None
     commands = []
-    if previous and link and link.get("link_target"):
+    if previous and current:
         commands.append(
-            f"ln -sfn {link['link_target']} {previous}.switching && chown -h {user}:{user} {previous}.switching"
-            f" && mv -T {previous}.switching {previous}"
+            f"ln -sfn {shell(current)} {shell(previous + '.switching')} && mv -T {shell(previous + '.switching')}"
+            f" {shell(previous)}"
         )
     temporary = f"{path}.switching"
-    commands.append(f"ln -sfn {target} {temporary} && chown -h {user}:{user} {temporary} && mv -T {temporary} {path}")
+    commands.append(
+        f"mkdir -p {shell(str(Path(path).parent))} && ln -sfn {shell(target)} {shell(temporary)}"
+        f" && mv -T {shell(temporary)} {shell(path)}"
+    )
     return server.shell(name=f"Switch {path} to {target}", commands=[" && ".join(commands)])
 
 

@@ -10,18 +10,26 @@ from pyinfra.operations import server
 from mastofleet.deploys.component import Component, Run, Stage, everywhere, in_service
 from mastofleet.deploys.operations import changed, put_files, role_deploy
 from mastofleet.model import Fleet, Host
+from mastofleet.quoting import shell
 from mastofleet.views.config_file import ConfigFile, SecretValues
 from mastofleet.views.templating import render
 
 SSHD_FILE = "/etc/ssh/sshd_config.d/50-mastofleet.conf"
 SUDOERS_FILE = "/etc/sudoers.d/mastofleet-operators"
+# Both are checked before they go in place (`placed_file`): a broken sudoers or sshd file would
+# lock the operators out. sshd is checked with the new file read first, as its Include will be.
+SUDOERS_CHECK = "visudo -cq -f {path}"
+SSHD_CHECK = (
+    "printf 'Include %s\\nInclude /etc/ssh/sshd_config\\n' {path} > {path}.sshd"
+    " && sshd -t -f {path}.sshd; checked=$?; rm -f {path}.sshd; [ $checked = 0 ]"
+)
 
 
 def files_for(fleet: Fleet, host: Host, secrets: SecretValues) -> list[ConfigFile]:
     context = {"fleet": fleet, "access": fleet.access}
     return [
-        ConfigFile(SSHD_FILE, render("operators/sshd.conf.j2", **context)),
-        ConfigFile(SUDOERS_FILE, render("operators/sudoers.j2", **context), mode="440"),
+        ConfigFile(SSHD_FILE, render("operators/sshd.conf.j2", **context), check=SSHD_CHECK),
+        ConfigFile(SUDOERS_FILE, render("operators/sudoers.j2", **context), mode="440", check=SUDOERS_CHECK),
     ]
 
 
@@ -29,7 +37,7 @@ class GroupMembers(FactBase[list[str]]):
     """The accounts whose supplementary groups include `group` (empty when the group does not exist)."""
 
     def command(self, group: str) -> str:
-        return f"getent group {group} | cut -d: -f4 || true"
+        return f"getent group {shell(group)} | cut -d: -f4 || true"
 
     def process(self, output: list[str]) -> list[str]:
         text = ",".join(line.strip() for line in output)
@@ -75,14 +83,13 @@ def operators(fleet: Fleet, host: Host) -> None:
             name=f"Remove operator {name} (no longer in the model)",
             # Sessions and the user's systemd instance end cleanly first: a killed one would stay a failed unit.
             commands=[
-                f"uid=$(id -u {name}) && (loginctl terminate-user {name} 2>/dev/null || true)"
-                f" && (pkill -KILL -u {name} || true) && userdel --force --remove {name}"
+                f"uid=$(id -u {shell(name)}) && (loginctl terminate-user {shell(name)} 2>/dev/null || true)"
+                f" && (pkill -KILL -u {shell(name)} || true) && userdel --force --remove {shell(name)}"
                 " && (systemctl reset-failed user@$uid.service user-runtime-dir@$uid.service 2>/dev/null || true)"
             ],
         )
     uploaded = put_files(files_for(fleet, host, SecretValues()))
-    sshd, sudoers = uploaded.of(SSHD_FILE), uploaded.of(SUDOERS_FILE)
-    server.shell(name="Check the sudoers file", commands=[f"visudo -cq -f {SUDOERS_FILE}"], _if=changed(sudoers))
+    sshd = uploaded.of(SSHD_FILE)
     server.shell(
         name="Check and reload sshd (open sessions stay)",
         commands=["sshd -t", "systemctl reload ssh"],

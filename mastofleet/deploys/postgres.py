@@ -19,6 +19,7 @@ from mastofleet.deploys.postgres_cluster import configuration_directory as confi
 from mastofleet.deploys.postgres_cluster import hba_path as hba_path
 from mastofleet.model import Fleet, Host, Postgres, Role
 from mastofleet.model.secrets_reference import secret_name
+from mastofleet.quoting import shell, sql_identifier, sql_literal
 from mastofleet.views.config_file import ConfigFile, SecretValues
 from mastofleet.views.metrics_endpoints import postgres_endpoints
 from mastofleet.views.openings import Opening, from_roles
@@ -144,7 +145,9 @@ def set_role_password(role: str, password: str) -> None:
                 "psql",
                 "-qc",
                 QuoteString(
-                    StringCommand(f"ALTER ROLE {role} PASSWORD", "'", HiddenValue(verifier), "'", _separator="")
+                    StringCommand(
+                        f"ALTER ROLE {sql_identifier(role)} PASSWORD", "'", HiddenValue(verifier), "'", _separator=""
+                    )
                 ),
             )
         ],
@@ -213,7 +216,9 @@ def login_role(title: str, role: str, password: str, createdb: bool = False, rep
 
 def create_role_and_database(fleet: Fleet, secrets: SecretValues) -> None:
     settings = fleet.postgres
-    login_role(f"Create the {settings.user} role", settings.user, secrets[secret_name(settings.password)], createdb=True)
+    login_role(
+        f"Create the {settings.user} role", settings.user, secrets[secret_name(settings.password)], createdb=True
+    )
     postgres.database(
         name=f"Create the {settings.database} database",
         database=settings.database,
@@ -241,14 +246,16 @@ def drop_stale_slots(fleet: Fleet) -> None:
     """A slot whose replica left the model would keep WAL on this host forever: end its walsender, drop it."""
     present = current_host.get_fact(ReplicaSlots, _sudo=True, _sudo_user="postgres") or []
     for slot in sorted(set(present) - set(replica_slots(fleet))):
-        query = f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{slot}'"
+        named = f"slot_name = {sql_literal(slot)}"
+        terminate = f"SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE {named} AND active_pid IS NOT NULL"
+        drop = f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE {named}"
+        left = f"SELECT 1 FROM pg_replication_slots WHERE {named}"
         server.shell(
             name=f"Drop the replication slot {slot} (its replica is no longer in the fleet)",
             commands=[
-                f'psql -XqAtc "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots'
-                f" WHERE slot_name = '{slot}' AND active_pid IS NOT NULL\" >/dev/null"
-                f' && for attempt in 1 2 3 4 5 6 7 8 9 10; do psql -XqAtc "{query}" >/dev/null && break; sleep 1; done'
-                f" && ! psql -XtAc \"SELECT 1 FROM pg_replication_slots WHERE slot_name = '{slot}'\" | grep -q 1"
+                f"psql -XqAtc {shell(terminate)} >/dev/null"
+                f" && for attempt in 1 2 3 4 5 6 7 8 9 10; do psql -XqAtc {shell(drop)} >/dev/null && break; sleep 1; done"
+                f" && ! psql -XtAc {shell(left)} | grep -q 1"
             ],
             _sudo=True,
             _sudo_user="postgres",

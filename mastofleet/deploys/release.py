@@ -6,18 +6,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pyinfra.api.exceptions import DeployError
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import server
 
 from mastofleet.deploys.operations import restart_command
+from mastofleet.model.release_names import release_name
 
 
 @dataclass(frozen=True)
 class Release:
-    """A prepared code version on an app host."""
+    """A prepared code version on an app host. Its name becomes a path and is read back from the
+    hosts (`previous`, a rollback's target), so only a plain name is accepted (`quoting.release_name`)."""
 
     name: str
     directory: str
+
+    def __post_init__(self) -> None:
+        try:
+            release_name(self.name, "the release")
+        except ValueError as error:
+            raise DeployError(f"{error}; set instance.version or instance.source.ref to a plain tag") from None
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from pyinfra.facts.files import FileContents
 from pyinfra.operations import apt, server
 
 from mastofleet.deploys.component import Component, Run, Stage, with_role
-from mastofleet.deploys.operations import changed, put_files, role_deploy, service_running
+from mastofleet.deploys.operations import as_user_command, changed, put_files, role_deploy, service_running
 from mastofleet.deploys.release import Release
 from mastofleet.model import Fleet, Host, Role
+from mastofleet.quoting import shell
 from mastofleet.views.config_file import ConfigFile, SecretValues
 from mastofleet.views.openings import Opening, from_roles
 from mastofleet.views.search import search_endpoint, search_settings
@@ -66,7 +67,7 @@ ENGINES = {
         {"DISABLE_INSTALL_DEMO_CONFIG": "true"},
     ),
 }
-SEARCH_DEPLOYED = "shared/.search-deployed"  # under the app user's home: the cluster the indices were created on
+SEARCH_DEPLOYED = "search-deployed"  # in the release record (root's): the cluster the indices were created on
 
 
 def engine_for(fleet: Fleet) -> Engine:
@@ -148,17 +149,17 @@ def create_indices(fleet: Fleet, host: Host, release: Release) -> None:
     if endpoint is None:
         return
     instance = fleet.instance
-    marker = f"{instance.home}/{SEARCH_DEPLOYED}"
+    marker = f"{instance.release_state_directory}/{SEARCH_DEPLOYED}"
     noted = current_host.get_fact(FileContents, path=marker)
     if noted and noted[0].strip() == endpoint.address:
         return
     server.shell(
         name=f"Create the search indices on {endpoint.address} (tootctl search deploy, once)",
-        commands=[f"bin/tootctl search deploy && echo {endpoint.address} > {marker}"],
+        commands=[
+            f"{as_user_command(instance.user, 'bin/tootctl search deploy', release.directory)}"
+            f" && echo {shell(endpoint.address)} > {shell(marker)}"
+        ],
         _env={"RAILS_ENV": "production"},
-        _chdir=release.directory,
-        _sudo=True,
-        _sudo_user=instance.user,
     )
 
 

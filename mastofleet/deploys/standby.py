@@ -21,6 +21,7 @@ from mastofleet.deploys.operations import changed, put_files, service_running
 from mastofleet.deploys.postgres_cluster import data_directory as data_directory
 from mastofleet.model import Fleet, Host, Postgres, Role
 from mastofleet.model.secrets_reference import secret_name
+from mastofleet.quoting import shell
 from mastofleet.views.config_file import ConfigFile, SecretValues
 from mastofleet.views.replication import Upstream, upstream_of
 from mastofleet.views.templating import render
@@ -221,7 +222,7 @@ def stop_following(settings: Postgres) -> None:
     ]
     server.shell(
         name=f"Reload {postgres_role.cluster_service(settings)} without the standby settings",
-        commands=[f"systemctl reload {postgres_role.cluster_service(settings)}"],
+        commands=[f"systemctl reload {shell(postgres_role.cluster_service(settings))}"],
         _if=changed(removed[0]),
     )
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pyinfra.api.operation import OperationMeta
 
-from mastofleet.deploys.mastodon import JEMALLOC, Application, bundle_command
+from mastofleet.deploys.mastodon import JEMALLOC, Application, bundle_executable
 from mastofleet.deploys.operations import changed, enable_service, restart_needed
 from mastofleet.deploys.release import PendingRestart as PendingRestart
 from mastofleet.model import Fleet, Host, Role
@@ -21,10 +21,11 @@ def unit_context(fleet: Fleet, host: Host, **extra: Any) -> dict[str, Any]:
     return {
         "instance": fleet.instance,
         "host": host,
-        "bundle": bundle_command(fleet.instance),
+        "bundle": bundle_executable(fleet.instance),
         "jemalloc": JEMALLOC,
         "streaming_unit": False,
         "metrics_endpoint": metrics,
+        "local_media": fleet.object_storage is None or not fleet.object_storage.enabled,
         **extra,
     }
 

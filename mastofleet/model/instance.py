@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mastofleet.model.base import Strict
+from mastofleet.model.release_names import release_name
+
+RELEASE_STATE_DIRECTORY = "/var/lib/mastofleet/release"
+CONFIGURATION_DIRECTORY = "/etc/mastodon"
 
 
 class CodeSource(Strict):
@@ -15,6 +19,12 @@ class CodeSource(Strict):
     git_url: str | None = Field("https://github.com/mastodon/mastodon.git", description="Git repository to clone.")
     ref: str | None = Field(None, description="Git ref to check out; defaults to the version tag.")
     path: str | None = Field(None, description="Local directory uploaded instead of a git checkout (the stand-in app).")
+
+    @field_validator("ref")
+    @classmethod
+    def _plain_ref(cls, ref: str | None) -> str | None:
+        # The ref names the release directory on every app host.
+        return None if ref is None else release_name(ref, "ref")
 
     @model_validator(mode="after")
     def _one_source(self) -> CodeSource:
@@ -60,13 +70,38 @@ class Instance(Strict):
         default_factory=dict, description="More .env.production keys; only keys Mastodon reads."
     )
 
+    @field_validator("version")
+    @classmethod
+    def _plain_version(cls, version: str) -> str:
+        return release_name(version, "version")
+
     @property
     def site_domain(self) -> str:
         return self.web_domain or self.local_domain
 
+    # The trust boundary (docs/security.md): what the deploy, running as root, reads back about the
+    # application lives where only root writes; the app user's home holds only code and data.
+
+    @property
+    def release_state_directory(self) -> str:
+        """Root's record of the releases: `live` and `previous` (links to release directories), the
+        steps each release finished, the streaming code live runs."""
+        return RELEASE_STATE_DIRECTORY
+
     @property
     def live_directory(self) -> str:
-        return f"{self.home}/live"
+        """A root-owned link to the release that serves: the units' working directory."""
+        return f"{RELEASE_STATE_DIRECTORY}/live"
+
+    @property
+    def previous_link(self) -> str:
+        """A root-owned link to the release `live` pointed at before the last switch (a rollback's target)."""
+        return f"{RELEASE_STATE_DIRECTORY}/previous"
+
+    @property
+    def environment_file(self) -> str:
+        """`.env.production`, shared by every release: root:<user>, 0640, in a directory only root writes."""
+        return f"{CONFIGURATION_DIRECTORY}/env.production"
 
     @property
     def releases_directory(self) -> str:

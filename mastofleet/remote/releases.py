@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mastofleet.model import Fleet, Role
+from mastofleet.model.release_names import release_name
 from mastofleet.project.fleet import VERSION_OVERRIDE, fleet_host_name, load_fleet
+from mastofleet.quoting import shell
 from mastofleet.remote.session import connected
 from mastofleet.runtime.deployment import ROLLBACK_RELEASE
 from mastofleet.runtime.pyinfra_deploy import parse_data, run_deploy
@@ -33,8 +35,10 @@ class HostReleases:
     releases: tuple[str, ...]  # release directories present on the host
 
 
-def _name(target: str) -> str | None:
-    return target.rstrip("/").rsplit("/", 1)[-1] if target else None
+def _name(target: str, what: str) -> str | None:
+    """The release a link of the release record points at; a name that is no release name (which
+    only a tampered host could give) is refused, never passed on to a deploy."""
+    return release_name(target.rstrip("/").rsplit("/", 1)[-1], what) if target else None
 
 
 def read_releases(fleet: Fleet, inventory: Any) -> dict[str, HostReleases | str]:
@@ -42,9 +46,11 @@ def read_releases(fleet: Fleet, inventory: Any) -> dict[str, HostReleases | str]
     (or why it could not be asked)."""
     instance = fleet.instance
     by_name = {fleet_host_name(item.name): item for item in inventory}
+    # All three from the release record, which only root writes: the links and the releases
+    # whose steps were noted there.
     command = (
-        f"readlink {instance.live_directory}; echo; readlink {instance.home}/previous; echo;"
-        f" ls -1 {instance.releases_directory} 2>/dev/null | grep -v '\\.tar\\.gz$' | tr '\\n' ' '"
+        f"readlink {shell(instance.live_directory)}; echo; readlink {shell(instance.previous_link)}; echo;"
+        f" ls -1 {shell(instance.release_state_directory + '/steps')} 2>/dev/null | tr '\\n' ' '"
     )
     answers: dict[str, HostReleases | str] = {}
     for host in fleet.with_role(Role.app):
@@ -54,9 +60,14 @@ def read_releases(fleet: Fleet, inventory: Any) -> dict[str, HostReleases | str]
         except Exception as error:  # reported per host: the caller refuses to go on
             answers[host.name] = f"unreachable: {error}"
             continue
-        live = _name(lines[0]) if lines and lines[0].startswith("/") else None
-        previous = _name(lines[1]) if len(lines) > 1 and lines[1].startswith("/") else None
-        releases = tuple(lines[-1].split()) if lines and not lines[-1].startswith("/") else ()
+        try:
+            live = _name(lines[0], "live") if lines and lines[0].startswith("/") else None
+            previous = _name(lines[1], "previous") if len(lines) > 1 and lines[1].startswith("/") else None
+            listed = lines[-1].split() if lines and not lines[-1].startswith("/") else []
+            releases = tuple(release_name(name, "a release in the record") for name in listed)
+        except ValueError as error:
+            answers[host.name] = f"unreadable release record: {error}"
+            continue
         answers[host.name] = HostReleases(live, previous, releases)
     return answers
 

@@ -25,6 +25,7 @@ from mastofleet.deploys import nginx
 from mastofleet.deploys.operations import role_deploy
 from mastofleet.deploys.release import PendingRestart
 from mastofleet.model import Fleet, Host, Role
+from mastofleet.quoting import shell
 
 HEALTH_TIMEOUT_SECONDS = 180  # Puma loading a large Rails app on a busy host can take a minute or more
 HEALTH_TIMEOUT_DATA = "rollout_health_timeout"  # --data: seconds to wait for a restarted host
@@ -67,14 +68,17 @@ def health_check_command(host: Host, timeout: int = HEALTH_TIMEOUT_SECONDS) -> s
         urls.append(f"http://{host.private_address}:{host.web.port}/health")
     if host.streaming:
         urls += [f"http://{host.private_address}:{port}/api/v1/streaming/health" for port in host.streaming.ports]
-    checks = " && ".join(f"curl -fsS -o /dev/null --max-time 5 {url}" for url in urls)
-    return (
-        f"deadline=$(( $(date +%s) + {timeout} ));"
-        f" while [ $(date +%s) -lt $deadline ]; do if {checks}; then exit 0; fi; sleep 1; done;"
-        f" echo '{host.name} did not become healthy within {timeout} s: the rollout stops here."
+    checks_command = " && ".join(f"curl -fsS -o /dev/null --max-time 5 {shell(url)}" for url in urls)
+    stopped = (
+        f"{host.name} did not become healthy within {timeout} s: the rollout stops here."
         f" {host.name} stays out of the balancer and the other app hosts keep serving. See its journal"
         " (journalctl -u mastodon-web -u mastodon-streaming@*), fix it and deploy again to go on, or run"
-        " mastofleet rollback.' >&2; exit 1"
+        " mastofleet rollback."
+    )
+    return (
+        f"deadline=$(( $(date +%s) + {int(timeout)} ));"
+        f" while [ $(date +%s) -lt $deadline ]; do if {checks_command}; then exit 0; fi; sleep 1; done;"
+        f" echo {shell(stopped)} >&2; exit 1"
     )
 
 

@@ -24,6 +24,7 @@ class ConfigFile:
     user: str = "root"
     group: str = "root"
     sensitive: bool = False  # holds a secret: never diffed, never logged, mode 0600/0640
+    check: str | None = None  # a command that must accept the file before it is put in place ({path})
 
 
 class SecretValues(Mapping[str, str]):

@@ -71,14 +71,14 @@ def streaming_pids() -> dict[str, str]:
 
 
 def live_releases() -> dict[str, str]:
-    return {host: on_host(host, "readlink /home/mastodon/live").rsplit("/", 1)[-1] for host in APP_HOSTS}
+    return {host: on_host(host, "readlink /var/lib/mastofleet/release/live").rsplit("/", 1)[-1] for host in APP_HOSTS}
 
 
 def database(query: str) -> list[str]:
     """Rows of a query, run on freud with the application's own credentials, straight to PostgreSQL."""
     rows = on_host(
         "freud",
-        "cd /home/mastodon/live && set -a && . ./.env.production && PGPASSWORD=$DB_PASS"
+        "cd /var/lib/mastofleet/release/live && set -a && . ./.env.production && PGPASSWORD=$DB_PASS"
         f' psql -h $DB_HOST -p 5432 -U $DB_USER -d $DB_NAME -XtAc "{query}"',
     )
     return rows.splitlines()

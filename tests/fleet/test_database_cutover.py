@@ -160,7 +160,7 @@ def test_the_cutover_under_load_loses_nothing(migrating) -> None:  # type: ignor
         assert (status, headers.get("retry-after")) == (503, str(nginx.MAINTENANCE_RETRY_AFTER)), headers
         refused = on_host(
             "freud",
-            "set -a && . /home/mastodon/shared/.env.production && set +a && PGPASSWORD=$DB_PASS psql -h"
+            "set -a && . /etc/mastodon/env.production && set +a && PGPASSWORD=$DB_PASS psql -h"
             f" {ALICE} -U $DB_USER -d $DB_NAME -XtAc \"INSERT INTO standin_rows (payload) VALUES ('after')\" 2>&1 || true",
         )
         assert "read-only transaction" in refused, refused
@@ -201,7 +201,7 @@ def test_the_cutover_under_load_loses_nothing(migrating) -> None:  # type: ignor
     assert post("/standin/write?n=4") == 200
     assert int(as_postgres("nixie", "SELECT count(*) FROM standin_rows")) == before + 4
     assert {host for host, _ in served_by()} == {"freud", "fritz", "franz"}
-    assert "10.77.0.11" in on_host("freud", "grep '^DB_HOST=' /home/mastodon/shared/.env.production")
+    assert "10.77.0.11" in on_host("freud", "grep '^DB_HOST=' /etc/mastodon/env.production")
 
 
 def test_db_status_after_the_cutover(migrating) -> None:  # type: ignore[no-untyped-def]

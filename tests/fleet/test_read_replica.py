@@ -29,7 +29,7 @@ INVENTORY = "tests/fleet/inventories/read_replica.py"
 SHARED_INVENTORY = "inventories/local.py"
 REPLICA = "hermine"
 REPLICA_ADDRESS = MACHINES[REPLICA].address
-ENVIRONMENT = "/home/mastodon/shared/.env.production"
+ENVIRONMENT = "/etc/mastodon/env.production"
 
 
 @pytest.fixture(scope="module")

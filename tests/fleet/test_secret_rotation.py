@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.fleet, pytest.mark.changes_fleet]
 
 
 def environment_value(key: str) -> str:
-    line = on_host("freud", f"grep '^{key}=' /home/mastodon/shared/.env.production")
+    line = on_host("freud", f"grep '^{key}=' /etc/mastodon/env.production")
     return line.split("=", 1)[1].strip().strip('"')
 
 

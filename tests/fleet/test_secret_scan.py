@@ -36,7 +36,7 @@ FORCED = {
         "/etc/pgbackrest/pgbackrest.conf",
         "/etc/mastofleet/backup-files.env",
     ],
-    "freud": ["/home/mastodon/shared/.env.production"],
+    "freud": ["/etc/mastodon/env.production"],
 }
 LOGS = "/var/log/postgresql /var/log/redis /var/log/nginx /var/log/pgbackrest /var/lib/mastofleet/runs"
 

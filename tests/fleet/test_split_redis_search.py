@@ -38,7 +38,7 @@ CONFIGS = {
     "cache": "/etc/redis/redis-cache.conf",
     "sidekiq": "/etc/redis/redis-sidekiq.conf",
 }
-SEARCH_MARKER = "/home/mastodon/shared/.search-deployed"
+SEARCH_MARKER = "/var/lib/mastofleet/release/search-deployed"
 SEARCH_ADDRESS = f"{MACHINES['outsider'].address}:9200"
 SEARCH_DEPLOYS = "SELECT count(*) FROM standin_migrations WHERE version = 'search-deploy'"
 
@@ -135,7 +135,7 @@ def test_each_redis_wants_its_own_password(split: dict[str, int]) -> None:
 
 
 def test_search_settings_reach_the_app_and_the_indices_are_created_once(split: dict[str, int]) -> None:
-    environment = on_host("freud", "grep -E '^ES_' /home/mastodon/shared/.env.production").splitlines()
+    environment = on_host("freud", "grep -E '^ES_' /etc/mastodon/env.production").splitlines()
     assert environment == [
         "ES_ENABLED=true",
         f"ES_HOST={SEARCH_ADDRESS.split(':')[0]}",
@@ -187,7 +187,7 @@ def test_back_to_one_redis_retires_the_others(split: dict[str, int]) -> None:
     ).splitlines()
     assert states[:2] == ["inactive disabled", "inactive disabled"], states
     assert "redis-cache.conf" not in states and "redis-sidekiq.conf" not in states, states
-    keys = on_host("freud", "grep -cE '^(CACHE_REDIS|SIDEKIQ_REDIS|ES)_' /home/mastodon/shared/.env.production || true")
+    keys = on_host("freud", "grep -cE '^(CACHE_REDIS|SIDEKIQ_REDIS|ES)_' /etc/mastodon/env.production || true")
     assert keys == "0"
     status, body = get("/standin/cache?key=after&value=split", method="POST")
     assert status == 200 and json.loads(body)["cache_via"] == f"{MACHINES['nixie'].address}:6379"

@@ -79,7 +79,7 @@ def test_after_the_upgrade_every_host_serves_v2(upgraded) -> None:
     releases = live_releases()
     assert len(set(releases.values())) == 1 and next(iter(releases.values())).startswith("v4.6.6-")
     for host in APP_HOSTS:
-        assert on_host(host, "readlink /home/mastodon/previous").endswith(before["live"][host])
+        assert on_host(host, "readlink /var/lib/mastofleet/release/previous").endswith(before["live"][host])
 
 
 def test_migrations_ran_in_order_straight_to_postgres(upgraded) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from disk_probes import probe_output
 from fleet_builder import SECRET_NAMES
-from pyinfra.api import Config, Inventory, State
+from pyinfra.api import Config, FileUploadCommand, Inventory, State
 from pyinfra.api.connect import connect_all
 from pyinfra.api.deploy import add_deploy
 from pyinfra.connectors.fake import FakeConnector
@@ -27,10 +28,22 @@ BASE_RESPONSES: dict[Any, Any] = {
     re.compile(r"command -v (useradd|usermod|groupadd)"): "/usr/sbin/x",
     MARKER: HEALTHY_DISK,
 }
-SECRET_FILES = {"/home/mastodon/shared/.env.production", "/etc/pgbouncer/userlist.txt", "/etc/redis/redis.conf"}
+SECRET_FILES = {"/etc/mastodon/env.production", "/etc/pgbouncer/userlist.txt", "/etc/redis/redis.conf"}
 RELEASE = "/home/mastodon/releases/v4.6.5"
+STEPS = "/var/lib/mastofleet/release/steps/v4.6.5"  # root's markers of the release's finished steps
 PRECOMPILE = "Mastodon release | assets: bin/rails assets:precompile ({})"
 DB_SETUP = "Mastodon release | Set up the database (first install only; never on a database that has a schema)"
+
+
+def as_user_script(command: str, user: str = "mastodon") -> tuple[str, str]:
+    """The script and working directory of a root command that runs it as `user`
+    (`quoting.as_user_command`): what the user's shell gets, unquoted once."""
+    words = shlex.split(command)
+    start = words.index("runuser")
+    assert words[start : start + 6] == ["runuser", "-u", user, "--", "sh", "-c"], command
+    directory, _, script = words[start + 6].partition(" && ")
+    assert directory.startswith("cd "), command
+    return shlex.split(directory)[1], script
 
 
 def existing_file(path: str) -> dict[re.Pattern, str]:
@@ -60,6 +73,11 @@ class Plan:
 
     def commands(self, name: str) -> list[Any]:
         return self.commands_of(self.operation(name))
+
+    def uploaded(self, name: str) -> str:
+        """What the operation uploads (a placed file goes up to root's staging directory first)."""
+        (upload,) = [command for command in self.commands(name) if isinstance(command, FileUploadCommand)]
+        return upload.src.getvalue()
 
     def commands_of(self, data: Any) -> list[Any]:
         """The commands an operation would run, generated as pyinfra does when it executes it."""

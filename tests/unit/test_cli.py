@@ -197,7 +197,7 @@ NGINX_METRICS = {
     "etc/mtail/nginx.mtail",
 }
 APPLICATION = {
-    "home/mastodon/shared/.env.production",
+    "etc/mastodon/env.production",
     "etc/systemd/system/mastodon-web.service",
     "etc/systemd/system/mastodon-streaming@.service",
     "etc/systemd/system/mastodon-streaming.service",
@@ -252,7 +252,7 @@ EXPECTED_FILES = {
     # the edge role: nginx's site and TLS include (no migration mode in the Hetzner fleet's group_data)
     "esme": BASE | NGINX_METRICS | {"etc/nginx/conf.d/mastofleet-edge.conf", "etc/nginx/mastofleet-edge-tls.conf"},
 }
-ENVIRONMENT_FILE = "home/mastodon/shared/.env.production"
+ENVIRONMENT_FILE = "etc/mastodon/env.production"
 
 
 @pytest.fixture(scope="module")

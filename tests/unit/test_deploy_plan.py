@@ -38,7 +38,9 @@ from plans import (
     RELEASE,
     SECRET_FILES,
     SECRET_VALUES,
+    STEPS,
     Plan,
+    as_user_script,
     existing_file,
     make_inventory,
     plan_host,
@@ -49,7 +51,6 @@ from pyinfra.api.deploy import add_deploy
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.operations import run_ops
 from pyinfra.context import ctx_inventory
-from pyinfra.operations import files as pyinfra_files
 
 from mastofleet.commands import main
 from mastofleet.deploys import operations
@@ -62,24 +63,19 @@ from mastofleet.views.disk_probe import MARKER
 @pytest.fixture(scope="module")
 def default_plans(tmp_path_factory):
     """The plan of every host of the default fleet; file uploads are recorded by the operation used."""
-    uploads: dict[str, list[str]] = {"sensitive_file": [], "files.put": []}
-    real_sensitive, real_put = operations.sensitive_file, pyinfra_files.put
+    uploads: dict[str, list[str]] = {"sensitive": [], "placed": []}
+    real_placed = operations.placed_file
 
-    def sensitive_spy(*arguments, **keywords):
-        uploads["sensitive_file"].append(keywords["path"])
-        return real_sensitive(*arguments, **keywords)
-
-    def put_spy(*arguments, **keywords):
-        uploads["files.put"].append(keywords["dest"])
-        return real_put(*arguments, **keywords)
+    def placed_spy(*arguments, **keywords):
+        uploads["sensitive" if keywords.get("sensitive") else "placed"].append(keywords["path"])
+        return real_placed(*arguments, **keywords)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(tmp_path_factory.mktemp("plan"))
         patch.setattr(run_record, "_register_operator_record", lambda: None)
         for name, value in SECRET_VALUES.items():
             patch.setenv(environment_variable(name), value)
-        patch.setattr(operations, "sensitive_file", sensitive_spy)
-        patch.setattr(pyinfra_files, "put", put_spy)
+        patch.setattr(operations, "placed_file", placed_spy)
         hosts, common = default_fleet_data()
         plans = {name: plan_host(name, hosts, common) for name in GROUPS}
     return plans, uploads
@@ -147,15 +143,14 @@ def test_assets_are_precompiled_for_a_release_without_its_marker(default_plans):
     for host in APP_HOSTS:
         assert PRECOMPILE.format("v4.6.5") in plans[host].names
         (command,) = plans[host].commands(PRECOMPILE.format("v4.6.5"))
-        assert "bin/rails assets:precompile" in command.get_raw_value()
+        assert as_user_script(command.get_raw_value()) == (RELEASE, "bin/rails assets:precompile")
         arguments = plans[host].operation(PRECOMPILE.format("v4.6.5")).global_arguments
-        assert arguments["_chdir"] == RELEASE
         assert arguments["_env"] == {"RAILS_ENV": "production", "SECRET_KEY_BASE_DUMMY": "1"}
 
 
 def test_assets_are_not_precompiled_again_for_the_same_release(secrets_in_environment):
     hosts, common = default_fleet_data()
-    plan = plan_host("freud", hosts, common, {"freud": existing_file(f"{RELEASE}/.mastofleet/assets")})
+    plan = plan_host("freud", hosts, common, {"freud": existing_file(f"{STEPS}/assets")})
     assert not [name for name in plan.names if "assets:precompile" in name]
     assert "Mastodon release | bundle: /usr/bin/bundle install -j$(nproc) (v4.6.5)" in plan.names
 
@@ -163,7 +158,7 @@ def test_assets_are_not_precompiled_again_for_the_same_release(secrets_in_enviro
 def test_a_new_code_version_precompiles_again(secrets_in_environment):
     hosts, common = default_fleet_data()
     common["instance"]["version"] = "v4.6.6"  # new code: a new release directory without markers
-    plan = plan_host("freud", hosts, common, {"freud": existing_file(f"{RELEASE}/.mastofleet/assets")})
+    plan = plan_host("freud", hosts, common, {"freud": existing_file(f"{STEPS}/assets")})
     assert PRECOMPILE.format("v4.6.6") in plan.names
     assert "Mastodon release | Check out v4.6.6" in plan.names
 
@@ -196,7 +191,9 @@ def test_database_setup_and_migrations_only_on_the_first_app_host(default_plans)
 
 def test_database_setup_is_not_planned_once_initialised(secrets_in_environment):
     hosts, common = default_fleet_data()
-    plan = plan_host("freud", hosts, common, {"freud": existing_file("/home/mastodon/shared/.database-initialised")})
+    plan = plan_host(
+        "freud", hosts, common, {"freud": existing_file("/var/lib/mastofleet/release/database-initialised")}
+    )
     assert DB_SETUP not in plan.names
     assert "Mastodon release | Migrate the database (pre-deployment migrations, v4.6.5)" in plan.names
 
@@ -221,11 +218,11 @@ def test_a_sidekiq_unit_no_longer_in_the_model_is_stopped_and_removed(secrets_in
 # --- secrets stay out of plans and logs -------------------------------------------------------
 
 
-def test_secret_bearing_files_go_through_sensitive_file(default_plans):
+def test_secret_bearing_files_are_placed_as_sensitive(default_plans):
     plans, uploads = default_plans
-    assert set(uploads["sensitive_file"]) >= SECRET_FILES
-    assert not SECRET_FILES & set(uploads["files.put"])
-    assert "/etc/systemd/system/mastodon-web.service" in uploads["files.put"]
+    assert set(uploads["sensitive"]) >= SECRET_FILES
+    assert not SECRET_FILES & set(uploads["placed"])
+    assert "/etc/systemd/system/mastodon-web.service" in uploads["placed"]
     put_secret_files = {
         (host, path)
         for host, plan in plans.items()
@@ -236,7 +233,7 @@ def test_secret_bearing_files_go_through_sensitive_file(default_plans):
     assert put_secret_files == {
         ("nixie", "/etc/pgbouncer/userlist.txt"),
         ("nixie", "/etc/redis/redis.conf"),
-    } | {(host, "/home/mastodon/shared/.env.production") for host in APP_HOSTS}
+    } | {(host, "/etc/mastodon/env.production") for host in APP_HOSTS}
 
 
 def plan_document(plan: Plan) -> list[dict]:
@@ -256,10 +253,8 @@ def plan_document(plan: Plan) -> list[dict]:
 
 def test_no_secret_value_appears_in_any_plan(default_plans):
     plans, _ = default_plans
-    (upload, *_) = plans["freud"].commands(
-        "Mastodon release | Put /home/mastodon/shared/.env.production (secret, not shown)"
-    )
-    assert f"DB_PASS={SECRET_VALUES['postgres_password']}" in upload.src.getvalue()  # the canaries are in play
+    uploaded = plans["freud"].uploaded("Mastodon release | Put /etc/mastodon/env.production (secret, not shown)")
+    assert f"DB_PASS={SECRET_VALUES['postgres_password']}" in uploaded  # the canaries are in play
     for host, plan in plans.items():
         text = json.dumps(plan_document(plan))
         assert CANARY not in text, host
@@ -276,7 +271,7 @@ def test_the_role_password_command_carries_no_password(default_plans):
     verifier = scram_verifier("mastodon", SECRET_VALUES["postgres_password"])
     assert verifier in command.get_raw_value()  # what psql runs: the verifier, never the password
     masked = command.get_masked_value()
-    assert "ALTER ROLE mastodon PASSWORD" in masked
+    assert 'ALTER ROLE "mastodon" PASSWORD' in masked
     assert verifier not in masked and "SCRAM-SHA-256" not in masked and CANARY not in masked
 
 
@@ -287,7 +282,7 @@ def test_running_the_plan_logs_no_secret(secrets_in_environment, caplog, capfd):
         plan = plan_host(name, hosts, common)
         run_ops(plan.state)
         executed = plan.host.connector.executed_commands
-        assert any("ALTER ROLE mastodon PASSWORD" in command for command in executed) == (name == "nixie")
+        assert any('ALTER ROLE "mastodon" PASSWORD' in command for command in executed) == (name == "nixie")
         assert not [command for command in executed if CANARY in command]
         assert plan.state.results[plan.host].success_ops == len(plan.names)
     captured = capfd.readouterr()
@@ -451,7 +446,7 @@ def test_the_cli_plan_is_the_upgrade_choreography(fake_project: Path):
     order = [
         PRECOMPILE.format("v4.6.5"),
         "Mastodon release | Migrate the database (pre-deployment migrations, v4.6.5)",
-        "Switch the live release | Switch /home/mastodon/live to /home/mastodon/releases/v4.6.5",
+        "Switch the live release | Switch /var/lib/mastofleet/release/live to /home/mastodon/releases/v4.6.5",
         next(name for name in names if name.startswith("Mastodon Sidekiq | Restart")),
     ]
     for host in APP_HOSTS:
@@ -580,3 +575,28 @@ def test_the_app_hosts_set_up_the_database_only_once_postgresql_and_redis_are_up
         "Redis | Enable and start redis-server.service",
     ):
         assert names.index(needed) < setup, f"{needed} is planned after {DB_SETUP}"
+
+
+# --- the trust boundary -----------------------------------------------------------------------
+
+AS_APPLICATION_USER = re.compile(r"runuser -u mastodon -- sh -c '(?:[^']|'\"'\"')*'")
+RECORD_LINK = re.compile(r"ln -sfn /home/mastodon/releases/[A-Za-z0-9._-]+ /var/lib/mastofleet/release/")
+
+
+def test_root_does_nothing_itself_in_the_application_users_home(default_plans):
+    """Every command that touches /home/mastodon runs there as the app user (`as_user_command`);
+    no file is uploaded there and no pyinfra file operation (which would follow links as root)
+    works there. What root keeps about the releases is in its own release record (whose links
+    name a release directory: text, never followed by root)."""
+    plans, _ = default_plans
+    for host in APP_HOSTS:
+        for name, command in plans[host].all_commands():
+            if isinstance(command, FileUploadCommand):
+                assert not command.dest.startswith("/home/mastodon"), (host, name, command.dest)
+            elif isinstance(command, StringCommand) and name != "Mastodon release | Create the mastodon user":
+                # (useradd makes the home before the user owns anything there)
+                as_root = AS_APPLICATION_USER.sub("<as the app user>", command.get_raw_value())
+                as_root = RECORD_LINK.sub("<a link in root's record, to a release>", as_root)
+                assert "/home/mastodon" not in as_root, (host, name, as_root)
+        as_user = [name for name, command in plans[host].all_commands() if AS_APPLICATION_USER.search(str(command))]
+        assert len(as_user) >= 5, as_user  # unpack, gems, packages, assets, the link: the check checks something

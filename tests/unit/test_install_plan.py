@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 
 from fleet_builder import default_fleet_data
-from plans import DB_SETUP, PRECOMPILE, RELEASE, Plan, existing_file, plan_host
+from plans import DB_SETUP, PRECOMPILE, RELEASE, STEPS, Plan, as_user_script, existing_file, plan_host
 from pyinfra.api import FileUploadCommand
 
 CHECKOUT = "Mastodon release | Check out v4.6.5"
 BUNDLE = "Mastodon release | bundle: {bundle} install -j$(nproc) (v4.6.5)"
 YARN = "Mastodon release | yarn: yarn install --immutable (v4.6.5)"
 PRE_MIGRATE = "Mastodon release | Migrate the database (pre-deployment migrations, v4.6.5)"
-SWITCH = "Switch the live release | Switch /home/mastodon/live to /home/mastodon/releases/v4.6.5"
+SWITCH = "Switch the live release | Switch /var/lib/mastofleet/release/live to /home/mastodon/releases/v4.6.5"
 BUILD_RUBY = "Mastodon release | Build the Ruby of v4.6.5 with jemalloc (rbenv)"
 
 
@@ -56,29 +56,31 @@ def test_the_release_is_built_in_order_as_the_application_user(secrets_in_enviro
     precompile = PRECOMPILE.format("v4.6.5")
     in_order(plan, CHECKOUT, bundle, YARN, precompile, DB_SETUP, PRE_MIGRATE, SWITCH)
     checkout = raw(plan, CHECKOUT)
-    assert "git clone https://github.com/mastodon/mastodon.git" in checkout and "--branch v4.6.5" in checkout
-    assert "config set --local deployment true" in raw(
-        plan, bundle
-    ) and "config set --local without 'development test'" in raw(plan, bundle)
+    assert "git clone --quiet --branch v4.6.5 -- https://github.com/mastodon/mastodon.git" in checkout
+    directory, script = as_user_script(raw(plan, bundle))
+    assert directory == RELEASE
+    assert "config set --local deployment true" in script and "config set --local without 'development test'" in script
+    # Root runs each step as the app user (runuser, which also does the `cd`: root never enters the
+    # app user's directories) and notes it done in its own release record.
+    as_user = "runuser -u mastodon -- sh -c 'cd /home/mastodon/releases/v4.6.5 && "
     for name in (bundle, YARN, precompile, DB_SETUP, PRE_MIGRATE):
         given = arguments(plan, name)
-        assert given["_sudo"] and given["_sudo_user"] == "mastodon", name
-        assert given["_chdir"] == RELEASE, name
-        assert not given.get("_use_sudo_login"), name  # a login shell would expand $VARIABLES too early
+        assert not given.get("_sudo") and not given.get("_chdir"), name
+        assert raw(plan, name).startswith(as_user), name
     assert arguments(plan, precompile)["_env"] == {"RAILS_ENV": "production", "SECRET_KEY_BASE_DUMMY": "1"}
     assert arguments(plan, PRE_MIGRATE)["_env"]["SKIP_POST_DEPLOYMENT_MIGRATIONS"] == "true"
     # Every step leaves its marker, so a rerun skips it and a failed step is tried again.
     for name, step in ((bundle, "bundle"), (YARN, "yarn"), (precompile, "assets")):
-        assert raw(plan, name).endswith(f"touch .mastofleet/{step}")
+        assert raw(plan, name).endswith(f"' && mkdir -p {STEPS} && touch {STEPS}/{step}")
 
 
 def test_database_setup_is_guarded_against_a_database_with_a_schema(secrets_in_environment) -> None:
     hosts, common = default_fleet_data()
     plan = plan_host("freud", hosts, common)
-    setup = raw(plan, DB_SETUP)
+    _, setup = as_user_script(raw(plan, DB_SETUP))
     assert "to_regclass('public.schema_migrations')" in setup
     assert 'if [ -z "$tables" ]; then SAFETY_ASSURED=1 bin/rails db:setup; fi' in setup
-    assert "touch /home/mastodon/shared/.database-initialised" in setup
+    assert raw(plan, DB_SETUP).endswith("touch /var/lib/mastofleet/release/database-initialised")
     for other in ("fritz", "franz"):
         assert DB_SETUP not in plan_host(other, hosts, common).names
 
@@ -87,8 +89,8 @@ def test_nothing_is_rebuilt_for_a_prepared_release(secrets_in_environment) -> No
     hosts, common = default_fleet_data()
     markers = {}
     for step in ("bundle", "yarn", "assets", "pre-migrated", "migrated", "streaming-code"):
-        markers |= existing_file(f"{RELEASE}/.mastofleet/{step}")
-    markers |= existing_file("/home/mastodon/shared/.database-initialised")
+        markers |= existing_file(f"{STEPS}/{step}")
+    markers |= existing_file("/var/lib/mastofleet/release/database-initialised")
     plan = plan_host("freud", hosts, common, {"freud": markers})
     built = [name for name in plan.names if re.search(r"\| (bundle|yarn|assets):|Migrate|Set up the database", name)]
     assert built == []
@@ -98,17 +100,18 @@ def test_rbenv_builds_the_release_ruby_with_jemalloc(secrets_in_environment) -> 
     hosts, common = default_fleet_data()
     common["instance"]["install"] = {**common["instance"]["install"], "ruby": "rbenv"}
     plan = plan_host("freud", hosts, common)
-    in_order(
-        plan,
-        CHECKOUT,
-        "Mastodon release | Install rbenv",
-        "Mastodon release | Install ruby-build",
-        BUILD_RUBY,
-        BUNDLE.format(bundle="/home/mastodon/.rbenv/shims/bundle"),
-    )
-    build = raw(plan, BUILD_RUBY)
-    assert 'RUBY_CONFIGURE_OPTS=--with-jemalloc /home/mastodon/.rbenv/bin/rbenv install "$version"' in build
-    assert arguments(plan, BUILD_RUBY)["_chdir"] == RELEASE  # reads the release's .ruby-version
+    in_order(plan, CHECKOUT, BUILD_RUBY, BUNDLE.format(bundle="/home/mastodon/.rbenv/shims/bundle"))
+    # All of it as the app user in the release (root never reads the release's .ruby-version).
+    directory, build = as_user_script(raw(plan, BUILD_RUBY))
+    assert directory == RELEASE
+    for part in (
+        "git clone --quiet -- https://github.com/rbenv/rbenv.git /home/mastodon/.rbenv",
+        "git clone --quiet -- https://github.com/rbenv/ruby-build.git /home/mastodon/.rbenv/plugins/ruby-build",
+        "version=$(cat .ruby-version)",
+        'RUBY_CONFIGURE_OPTS=--with-jemalloc /home/mastodon/.rbenv/bin/rbenv install "$version"',
+    ):
+        assert part in build, part
+    assert raw(plan, BUILD_RUBY).endswith(f"touch {STEPS}/ruby")
     assert not re.search(r"\bruby-dev\b", raw(plan, "Mastodon release | Install the application's system packages"))
     (unit,) = [
         command
@@ -118,13 +121,8 @@ def test_rbenv_builds_the_release_ruby_with_jemalloc(secrets_in_environment) -> 
     assert "ExecStart=/home/mastodon/.rbenv/shims/bundle exec puma -C config/puma.rb" in unit.src.getvalue()
 
 
-def test_rbenv_skips_a_ruby_that_is_already_built(secrets_in_environment) -> None:
+def test_rbenv_builds_once_per_release(secrets_in_environment) -> None:
     hosts, common = default_fleet_data()
     common["instance"]["install"] = {**common["instance"]["install"], "ruby": "rbenv"}
-    responses = {
-        re.compile(r"cat .*/releases/v4\.6\.5/\.ruby-version"): "3.4.7",
-        **existing_file("/home/mastodon/.rbenv/versions/3.4.7/bin/ruby"),
-    }
-    plan = plan_host("freud", hosts, common, {"freud": responses})
-    assert BUILD_RUBY in plan.names
-    assert plan.operation(BUILD_RUBY).global_arguments["_if"]() is False
+    plan = plan_host("freud", hosts, common, {"freud": existing_file(f"{STEPS}/ruby")})
+    assert BUILD_RUBY not in plan.names

@@ -34,7 +34,7 @@ from mastofleet.project.secrets import Secret, SecretError, SecretStore, generat
 from mastofleet.views.environment import environment_keys
 
 SYSTEMD_DIRECTORY = "/etc/systemd/system"
-ENVIRONMENT_FILE = "/home/mastodon/shared/.env.production"
+ENVIRONMENT_FILE = "/etc/mastodon/env.production"
 
 
 def require(tool: str) -> str:
@@ -247,7 +247,7 @@ SANDBOX = [
     "SystemCallArchitectures=native",
     "SystemCallFilter=pipe",
     "SystemCallFilter=pipe2",
-    "ReadWritePaths=/home/mastodon/live",
+    "ReadWritePaths=/var/lib/mastofleet/release/live/tmp",
 ]
 RUBY_FILTER = [
     "SystemCallFilter=~@cpu-emulation @debug @keyring @ipc @mount @obsolete @privileged @setuid",

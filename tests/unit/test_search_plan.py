@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from fleet_builder import build, default_fleet_data, problems_of
-from plans import RELEASE, SECRET_VALUES, Plan, plan_host
+from plans import SECRET_VALUES, Plan, plan_host
 from pyinfra.api import FileUploadCommand
 
 from mastofleet.deploys import search
@@ -149,18 +149,14 @@ def test_the_indices_are_created_once_on_the_first_app_host(secrets_in_environme
     step = INDICES.format("10.0.1.20:9200")
     first = plan_host("freud", hosts, common)
     assert step in first.names
-    assert (
-        raw(first, step) == "bin/tootctl search deploy && echo 10.0.1.20:9200 > /home/mastodon/shared/.search-deployed"
+    assert raw(first, step) == (
+        "runuser -u mastodon -- sh -c 'cd /home/mastodon/releases/v4.6.5 && bin/tootctl search deploy'"
+        " && echo 10.0.1.20:9200 > /var/lib/mastofleet/release/search-deployed"
     )
-    arguments = first.operation(step).global_arguments
-    assert (arguments["_chdir"], arguments["_sudo_user"], arguments["_env"]) == (
-        RELEASE,
-        "mastodon",
-        {"RAILS_ENV": "production"},
-    )
+    assert first.operation(step).global_arguments["_env"] == {"RAILS_ENV": "production"}
     # after the pre-deployment migrations (the schema exists), before `live` switches
     migrations = "Mastodon release | Migrate the database (pre-deployment migrations, v4.6.5)"
-    switch = "Switch the live release | Switch /home/mastodon/live to /home/mastodon/releases/v4.6.5"
+    switch = "Switch the live release | Switch /var/lib/mastofleet/release/live to /home/mastodon/releases/v4.6.5"
     assert first.names.index(migrations) < first.names.index(step) < first.names.index(switch)
     for other in ("fritz", "franz"):
         assert step not in plan_host(other, hosts, common).names
@@ -168,9 +164,9 @@ def test_the_indices_are_created_once_on_the_first_app_host(secrets_in_environme
 
 def test_the_marker_skips_the_step_for_the_same_cluster_only(secrets_in_environment) -> None:
     hosts, common = with_search()
-    marker = {re.compile(r"cat /home/mastodon/shared/\.search-deployed"): "10.0.1.20:9200"}
+    marker = {re.compile(r"cat /var/lib/mastofleet/release/search-deployed"): "10.0.1.20:9200"}
     assert INDICES.format("10.0.1.20:9200") not in plan_host("freud", hosts, common, {"freud": marker}).names
-    moved = {re.compile(r"cat /home/mastodon/shared/\.search-deployed"): "10.0.1.99:9200"}
+    moved = {re.compile(r"cat /var/lib/mastofleet/release/search-deployed"): "10.0.1.99:9200"}
     assert INDICES.format("10.0.1.20:9200") in plan_host("freud", hosts, common, {"freud": moved}).names
 
 

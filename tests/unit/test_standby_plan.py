@@ -147,8 +147,8 @@ def test_while_migrating_the_db_host_follows_the_old_primary(replication_secrets
     plan = plan_host("nixie", hosts, common)
     assert builds(plan)
     assert not [name for name in plan.names if ROLE_CHANGE.search(name)], "a standby gets its roles from upstream"
-    (upload, *_) = plan.commands("PostgreSQL | Put /var/lib/postgresql/.mastofleet-upstream.pgpass (secret, not shown)")
-    assert upload.src.getvalue() == f"10.0.9.5:5432:*:replicator:{CANARY}-source_replication_password\n"
+    uploaded = plan.uploaded("PostgreSQL | Put /var/lib/postgresql/.mastofleet-upstream.pgpass (secret, not shown)")
+    assert uploaded == f"10.0.9.5:5432:*:replicator:{CANARY}-source_replication_password\n"
     assert "PgBouncer | Install PgBouncer" in plan.names  # ready for the app once promoted
 
 
