@@ -13,6 +13,29 @@ if TYPE_CHECKING:  # the store, its age keys and the generators load when a verb
     from mastofleet.project.secrets import SecretStore
 
 
+def _refuse_irreplaceable(store: SecretStore, force: bool, replace: list[str]) -> None:
+    """--force keeps the keys that cannot be replaced without losing data unless --replace names them."""
+    from mastofleet.project.secret_generation import IRREPLACEABLE
+    from mastofleet.project.secrets import SecretError
+
+    unknown = sorted(set(replace) - set(IRREPLACEABLE))
+    if unknown:
+        raise SecretError(
+            f"--replace {', '.join(unknown)}: not a key that --replace is for (those are: {', '.join(sorted(IRREPLACEABLE))})."
+            " Nothing was changed."
+        )
+    if replace and not force:
+        raise SecretError("--replace only goes with --force. Nothing was changed.")
+    kept = sorted(name for name in IRREPLACEABLE if force and name in store.encrypted and name not in replace)
+    if kept:
+        consequences = "; ".join(f"{name}: {IRREPLACEABLE[name]}" for name in kept)
+        raise SecretError(
+            f"--force would replace keys that cannot be replaced without losing data ({consequences})."
+            " Nothing was changed. To regenerate the passwords only, use `secrets rotate NAME`; to really"
+            " replace a key, name it: --force --replace NAME."
+        )
+
+
 def register(subcommands: Subcommands) -> None:
     secrets = subcommands.add_parser("secrets", help="the fleet's age-encrypted secrets")
     verbs = secrets.add_subparsers(dest="secrets_command", required=True)
@@ -20,7 +43,20 @@ def register(subcommands: Subcommands) -> None:
     init.add_argument("inventory")
     init.add_argument("--recipient", action="append", default=[], help="age public key (repeatable)")
     init.add_argument("--key-file", help="create a new age key here and encrypt to it")
-    init.add_argument("--force", action="store_true", help="regenerate secrets that already exist")
+    init.add_argument(
+        "--force",
+        action="store_true",
+        help="regenerate secrets that already exist (the passwords); the keys whose loss cannot be undone only"
+        " with --replace",
+    )
+    init.add_argument(
+        "--replace",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --force: also replace this key (secret_key_base, the VAPID and encryption keys), knowing what"
+        " is lost (repeatable)",
+    )
     init.add_argument(
         "--generate-missing",
         action="store_true",
@@ -105,7 +141,7 @@ def rotate(inventory: str, name: str, deploy: bool) -> int:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    from mastofleet.project.secret_generation import initial_secrets, random_text
+    from mastofleet.project.secret_generation import IRREPLACEABLE, initial_secrets, random_text
     from mastofleet.project.secrets import SecretError, generate_identity
 
     if arguments.secrets_command == "rotate":
@@ -131,12 +167,17 @@ def run(arguments: argparse.Namespace) -> int:
     if not recipients:
         raise SecretError("no age recipient: pass --recipient age1... or --key-file PATH")
     store.recipients = sorted(set(recipients))
+    _refuse_irreplaceable(store, arguments.force, arguments.replace)
     created = []
     for name, value in initial_secrets().items():
-        if name in store.encrypted and not arguments.force:
+        if name in store.encrypted and not (
+            arguments.force and (name not in IRREPLACEABLE or name in arguments.replace)
+        ):
             continue
         store.set(name, value)
         created.append(name)
+    for name in sorted(set(arguments.replace) & set(created)):
+        print(f"replaced {name}: {IRREPLACEABLE[name]}")
     if arguments.generate_missing:
         # For test fleets whose providers accept any credential (moto, a local SMTP sink).
         missing = _referenced_secrets(arguments.inventory) - set(store.encrypted)

@@ -22,6 +22,18 @@ class SidekiqProcess(Strict):
     queues: list[QueueWeight] = Field(min_length=1, description="`-q` list: names, or [name, weight] pairs.")
     threads: int = Field(5, ge=1, description="`-c`: Sidekiq threads.")
     db_pool: int | None = Field(None, ge=1, description="DB_POOL; defaults to threads.")
+    shutdown_seconds: int = Field(
+        25,
+        ge=1,
+        le=3600,
+        description="`-t`: when stopped, how long Sidekiq lets running jobs finish before it pushes them back"
+        " onto their queue; systemd waits this plus 15 s before it kills (Sidekiq's own default is 25).",
+    )
+
+    @property
+    def stop_timeout_seconds(self) -> int:
+        """systemd's TimeoutStopSec: after Sidekiq's own shutdown, so jobs are requeued, never killed."""
+        return self.shutdown_seconds + 15
 
     @field_validator("queues", mode="before")
     @classmethod

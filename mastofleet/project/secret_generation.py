@@ -32,6 +32,18 @@ def random_text(length: int = 32) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
+# Secrets whose replacement loses something for good: `secrets init --force` replaces one only when
+# it is named with --replace, and says what is lost.
+IRREPLACEABLE = {
+    "secret_key_base": "every session, remember-me cookie and signed link stops working (everyone is logged out)",
+    "vapid_private_key": "every browser's Web Push subscription stops working",
+    "vapid_public_key": "every browser's Web Push subscription stops working",
+    "active_record_encryption_primary_key": "what Mastodon encrypted with it (two-factor secrets among it) cannot be read again",
+    "active_record_encryption_deterministic_key": "what Mastodon encrypted with it cannot be read or found again",
+    "active_record_encryption_key_derivation_salt": "every key derived from it changes: encrypted data cannot be read again",
+}
+
+
 def initial_secrets() -> dict[str, str]:
     """Every secret `mastofleet secrets init` creates once for a new fleet."""
     vapid_private, vapid_public = vapid_key_pair()

@@ -25,10 +25,13 @@ def env_path(fleet) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_environment_file_owner_and_mode(app_host: Target, fleet) -> None:  # type: ignore[no-untyped-def]
-    """`.env.production` is 0600 and belongs to the application user (it holds every secret)."""
+    """`.env.production` holds every secret: 0640, root's, readable by the application's group
+    only, in a directory only root writes (so the app user cannot swap it for a link root follows)."""
     rendered = mastodon.files_for(fleet, app_host.model, SecretValues())
-    assert rendered[0].mode == "600" and rendered[0].user == fleet.instance.user
+    assert (rendered[0].mode, rendered[0].user, rendered[0].group) == ("640", "root", fleet.instance.user)
     assert_files_as_rendered(app_host, rendered)
+    directory = app_host.host.file(str(PurePosixPath(rendered[0].path).parent))
+    assert (directory.user, directory.group, directory.mode) == ("root", fleet.instance.user, 0o750)
 
 
 def test_environment_identical_on_every_app_host(fleet_ready, env_path: str) -> None:  # type: ignore[no-untyped-def]
@@ -81,8 +84,9 @@ def _live_target(target: Target, fleet) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_live_is_a_prepared_release(app_host: Target, fleet) -> None:  # type: ignore[no-untyped-def]
-    """`live` is a symlink to a directory under releases/, owned by the app user, whose preparation
-    steps all ran and whose .env.production is the shared one."""
+    """`live` is root's symlink (in the release record) to a directory under releases/, owned by the
+    app user, whose preparation steps all ran (root's markers) and whose .env.production is the
+    shared one."""
     instance = fleet.instance
     target = _live_target(app_host, fleet)
     release = PurePosixPath(target)
@@ -92,7 +96,9 @@ def test_live_is_a_prepared_release(app_host: Target, fleet) -> None:  # type: i
     )
     directory = app_host.host.file(target)
     assert directory.is_directory and directory.user == instance.user, f"{app_host.name}: {target}"
-    steps = app_host.output(f"ls -1 {shlex.quote(target)}/.mastofleet").split()
+    record = app_host.host.file(instance.release_state_directory)
+    assert (record.user, record.mode) == ("root", 0o755) and app_host.host.file(instance.live_directory).user == "root"
+    steps = app_host.output(f"ls -1 {shlex.quote(instance.release_state_directory)}/steps/{release.name}").split()
     assert {"bundle", "yarn", "assets"} <= set(steps), f"{app_host.name}: {target} prepared only {steps}"
     link = app_host.output(f"readlink {shlex.quote(target)}/.env.production").strip()
     assert link == mastodon.shared_environment_path(instance)
@@ -103,3 +109,25 @@ def test_same_release_live_on_every_app_host(fleet_ready, fleet) -> None:  # typ
         host.name: PurePosixPath(_live_target(fleet_ready.target(host.name), fleet)).name for host in fleet.app_hosts
     }
     assert len(set(releases.values())) == 1, f"app hosts serve different releases: {releases}"
+
+
+@pytest.mark.parametrize("service", ["mastodon-web.service", "mastodon-sidekiq-*.service"])
+def test_the_code_is_read_only_to_the_processes(app_host: Target, fleet, service: str) -> None:  # type: ignore[no-untyped-def]
+    """In the mount namespace of a running process (entered as root, which a read-only mount
+    stops too), the release refuses a new file; its tmp and log take one. Code that a compromised
+    process could change would run outside the sandbox at the next migration."""
+    running = app_host.output(f"systemctl list-units --state=running --no-legend --plain '{service}'").split()
+    assert running, f"{app_host.name} runs no {service}"
+    pid = app_host.output(f"systemctl show -P MainPID {running[0]}").strip()
+    release = _live_target(app_host, fleet)
+
+    def touch(directory: str) -> str:
+        probe = shlex.quote(f"{directory}/.sandbox-probe")
+        return app_host.output(
+            f"nsenter -t {pid} -m -- sh -c 'touch {probe} && rm {probe} && echo writable' 2>&1 || true"
+        ).strip()
+
+    assert "Read-only file system" in touch(release), f"{app_host.name}: {service} can write its code"
+    assert "Read-only file system" in touch(f"{release}/config")
+    for writable in ("tmp", "log"):
+        assert touch(f"{release}/{writable}") == "writable", f"{app_host.name}: {service} cannot write {writable}/"

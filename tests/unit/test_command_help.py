@@ -48,7 +48,7 @@ EXPECTED: dict[tuple[str, ...], list[str]] = {
     ("doctor",): INVENTORY,
     ("status",): INVENTORY,
     ("secrets",): ["init", "rotate", "show", "set"],
-    ("secrets", "init"): ["inventory", "--recipient", "--key-file", "--force", "--generate-missing"],
+    ("secrets", "init"): ["inventory", "--recipient", "--key-file", "--force", "--replace", "--generate-missing"],
     ("secrets", "rotate"): ["name", "inventory", "--no-deploy"],
     ("secrets", "show"): ["inventory", "--names"],
     ("secrets", "set"): ["inventory", "name"],

@@ -292,8 +292,10 @@ def test_units_follow_the_model(hetzner_fleet):
         for process in host.sidekiq:
             lines = service_section(files[f"{SYSTEMD_DIRECTORY}/{process.unit}"])
             queues = "".join(f" -q {queue.name},{queue.weight}" for queue in process.queues)
-            assert f"ExecStart=/usr/bin/bundle exec sidekiq -c {process.threads}{queues}" in lines
+            assert f"ExecStart=/usr/bin/bundle exec sidekiq -c {process.threads} -t 25{queues}" in lines
             assert f'Environment="DB_POOL={process.pool}"' in lines
+            # systemd kills only after Sidekiq's own shutdown (-t) had its time to requeue the jobs
+            assert "TimeoutStopSec=40" in lines and "TimeoutSec=15" not in lines
         web = service_section(files[f"{SYSTEMD_DIRECTORY}/mastodon-web.service"])
         for setting in (f"BIND={host.private_address}", "PORT=3000", "WEB_CONCURRENCY=2", "MAX_THREADS=5"):
             assert f'Environment="{setting}"' in web
