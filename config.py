@@ -11,3 +11,9 @@ config.FAIL_PERCENT = 0
 from mastofleet.runtime.before_connect import refuse_a_bad_fleet_before_connecting  # noqa: E402
 
 refuse_a_bad_fleet_before_connecting()
+
+# Then take the fleet's lock (one change to the fleet at a time, from any operator's machine); it is
+# given back when pyinfra exits. `mastofleet lock status|break INVENTORY` shows or breaks it.
+from mastofleet.remote.fleet_lock import lock_this_pyinfra_run  # noqa: E402
+
+lock_this_pyinfra_run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mastofleet.commands.arguments import Subcommands
+from mastofleet.commands.lock import holding_the_lock
 
 
 def register(subcommands: Subcommands) -> None:
@@ -18,7 +19,7 @@ def register(subcommands: Subcommands) -> None:
     restore.add_argument("inventory")
     restore.add_argument("--to", required=True, help="the point, e.g. '2026-11-27 14:05:00+00:00'")
     restore.add_argument("--yes", action="store_true", help="really replace the database")
-    backups.set_defaults(handler=handle)
+    backups.set_defaults(handler=holding_the_lock(handle, lambda arguments: arguments.backup_command == "restore"))
 
 
 def handle(arguments: argparse.Namespace) -> int:

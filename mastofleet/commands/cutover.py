@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 
 from mastofleet.commands.arguments import Subcommands, add_inventory_command
+from mastofleet.commands.lock import holding_the_lock
 
 
 def register(subcommands: Subcommands) -> None:
     help_text = "promote the db host that replicates the old primary, in a short maintenance window"
     cutover = add_inventory_command(subcommands, "cutover", help_text)
     cutover.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    cutover.set_defaults(handler=handle)
+    cutover.set_defaults(handler=holding_the_lock(handle))
 
 
 def handle(arguments: argparse.Namespace) -> int:

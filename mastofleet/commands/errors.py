@@ -43,6 +43,7 @@ REPORTED = (
     Reported("mastofleet.project.secrets", "SecretError", BAD_INPUT),
     Reported("mastofleet.remote.releases", "RolloutError", PROBLEMS),
     Reported("mastofleet.remote.session", "RemoteError", PROBLEMS),  # which host, which command, what it printed
+    Reported("mastofleet.remote.fleet_lock", "FleetLocked", PROBLEMS),
     Reported("mastofleet.database.cutover", "CutoverError", PROBLEMS, "mastofleet cutover"),
     Reported("mastofleet.provision.errors", "ProvisionError", OWN_CODE),
     Reported("mastofleet.local.errors", "LocalFleetError", PROBLEMS, "mastofleet local {local_command}"),

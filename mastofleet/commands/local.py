@@ -64,7 +64,9 @@ def add_verbs(local: argparse.ArgumentParser) -> None:
 
 def register(subcommands: Subcommands) -> None:
     local = subcommands.add_parser(
-        "local", help="the local fleet on systemd-nspawn: up | down | snapshot | restore | status | ssh | exec", description=DESCRIPTION
+        "local",
+        help="the local fleet on systemd-nspawn: up | down | snapshot | restore | status | ssh | exec",
+        description=DESCRIPTION,
     )
     add_verbs(local)
 

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from mastofleet.commands.arguments import Subcommands
+from mastofleet.commands.lock import holding_the_lock
 
 VERBS = (
     ("status", "objects and bytes in the bucket of the old server's total; write-back and copy figures"),
@@ -19,7 +20,7 @@ def register(subcommands: Subcommands) -> None:
     verbs = media.add_subparsers(dest="media_command", required=True)
     for name, text in VERBS:
         verbs.add_parser(name, help=text).add_argument("inventory")
-    media.set_defaults(handler=handle)
+    media.set_defaults(handler=holding_the_lock(handle, lambda arguments: arguments.media_command == "finish"))
 
 
 def handle(arguments: argparse.Namespace) -> int:

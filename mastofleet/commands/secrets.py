@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mastofleet.commands.arguments import Subcommands
+from mastofleet.commands.lock import holding_the_lock
 
 if TYPE_CHECKING:  # the store, its age keys and the generators load when a verb runs
     from mastofleet.project.secrets import SecretStore
@@ -72,7 +73,7 @@ def register(subcommands: Subcommands) -> None:
     set_secret = verbs.add_parser("set", help="store one secret, value read from stdin")
     set_secret.add_argument("inventory")
     set_secret.add_argument("name")
-    secrets.set_defaults(handler=run)
+    secrets.set_defaults(handler=holding_the_lock(run, lambda arguments: arguments.secrets_command == "rotate"))
 
 
 def _store(inventory_path: str) -> tuple[SecretStore, dict]:
