@@ -233,7 +233,7 @@ def repoint(run: Run) -> dict[str, Any]:
 def lift(run: Run) -> dict[str, Any]:
     for host in nginx.balanced_hosts(run.fleet):
         with run.hosts.host(host.name) as remote:  # as the rollout does: each host asks its own processes
-            remote.run(health_check_command(host, timeout=120), timeout=180)
+            remote.run(health_check_command(host, timeout=120, fleet=run.fleet), timeout=180)
     for balancer in _balancers(run):
         with run.hosts.host(balancer.name) as remote:
             remote.run(nginx.switch_variant_command(nginx.SERVING))

@@ -25,7 +25,8 @@ from mastofleet.deploys import nginx
 from mastofleet.deploys.operations import role_deploy
 from mastofleet.deploys.release import PendingRestart
 from mastofleet.model import Fleet, Host, Role
-from mastofleet.quoting import shell
+from mastofleet.model.redis_servers import redis_servers
+from mastofleet.quoting import as_user_command, shell
 
 HEALTH_TIMEOUT_SECONDS = 180  # Puma loading a large Rails app on a busy host can take a minute or more
 HEALTH_TIMEOUT_DATA = "rollout_health_timeout"  # --data: seconds to wait for a restarted host
@@ -61,8 +62,41 @@ def when_running(when: Callable[[], bool]) -> bool:
     return when() if current_state.is_executing else True
 
 
-def health_check_command(host: Host, timeout: int = HEALTH_TIMEOUT_SECONDS) -> str:
-    """Wait until every web and streaming process of `host` answers its health endpoint."""
+def _redis_ping_script(prefix: str) -> str:
+    """bash: AUTH with the env file's user and password for one Redis server, then PING (RESP, over
+    /dev/tcp: no redis-cli on app hosts); fails unless the answers are +OK and +PONG."""
+    host, port, user, password = (f'"${prefix}REDIS_{key}"' for key in ("HOST", "PORT", "USER", "PASSWORD"))
+    return (
+        f"exec 3<>/dev/tcp/{host}/{port}"
+        f" && printf '*3\\r\\n$4\\r\\nAUTH\\r\\n$%d\\r\\n%s\\r\\n$%d\\r\\n%s\\r\\n*1\\r\\n$4\\r\\nPING\\r\\n'"
+        f" ${{#{prefix}REDIS_USER}} {user} ${{#{prefix}REDIS_PASSWORD}} {password} >&3"
+        " && read -r -t 5 auth <&3 && read -r -t 5 pong <&3 && exec 3>&-"
+        """ && [ "${auth%$'\\r'}" = +OK ] && [ "${pong%$'\\r'}" = +PONG ]"""
+    )
+
+
+def credentials_check_command(fleet: Fleet, host: Host) -> str:
+    """As the app user on `host`, with its `.env.production`: PostgreSQL answers a query (through
+    DB_HOST: PgBouncer when it pools) and every Redis server takes the AUTH and answers PING. A host
+    whose credentials are wrong must not go back into the balancer, however healthy its /health."""
+    pings = " && ".join(_redis_ping_script(server.purpose.environment_prefix) for server in redis_servers(fleet))
+    script = (
+        "set -a && . ./.env.production && set +a"
+        ' && PGPASSWORD="$DB_PASS" psql -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d "$DB_NAME" -XtAc "SELECT 1"'
+        " >/dev/null"
+        f" && {pings}"
+    )
+    refused = (
+        f"{host.name} cannot reach PostgreSQL or Redis with the credentials of its .env.production: the rollout"
+        f" stops here and {host.name} stays out of the balancer. Check DB_* and *REDIS_* there against the servers."
+    )
+    check_command = as_user_command(fleet.instance.user, f"bash -c {shell(script)}", fleet.instance.live_directory)
+    return f"{{ {check_command}; }} || {{ echo {shell(refused)} >&2; exit 1; }}"
+
+
+def health_check_command(host: Host, timeout: int = HEALTH_TIMEOUT_SECONDS, fleet: Fleet | None = None) -> str:
+    """Wait until every web and streaming process of `host` answers its health endpoint (and, given
+    the fleet, first prove its credentials: `credentials_check_command`)."""
     urls = []
     if host.web:
         urls.append(f"http://{host.private_address}:{host.web.port}/health")
@@ -75,7 +109,8 @@ def health_check_command(host: Host, timeout: int = HEALTH_TIMEOUT_SECONDS) -> s
         " (journalctl -u mastodon-web -u mastodon-streaming@*), fix it and deploy again to go on, or run"
         " mastofleet rollback."
     )
-    return (
+    credentials_command = f"{credentials_check_command(fleet, host)} && " if fleet is not None else ""
+    return credentials_command + (
         f"deadline=$(( $(date +%s) + {int(timeout)} ));"
         f" while [ $(date +%s) -lt $deadline ]; do if {checks_command}; then exit 0; fi; sleep 1; done;"
         f" echo {shell(stopped)} >&2; exit 1"
@@ -115,16 +150,19 @@ def restart_pending(restarts: list[PendingRestart]):
 
 
 @operation()
-def wait_until_healthy(target: Host | None, when: Callable[[], bool], timeout: int = HEALTH_TIMEOUT_SECONDS):
+def wait_until_healthy(
+    target: Host | None, when: Callable[[], bool], timeout: int = HEALTH_TIMEOUT_SECONDS, fleet: Fleet | None = None
+):
     """
     Wait until the app host answers every health endpoint, or fail (stopping the run) after a while.
 
     + target: the host in its turn, or None on every other host
     + when: asked as the operation runs: did the host restart or stay drained
     + timeout: seconds to wait
+    + fleet: the fleet, whose database and Redis servers the host must reach with its credentials
     """
     if target is not None and when_running(when):
-        yield health_check_command(target, timeout)
+        yield health_check_command(target, timeout, fleet)
 
 
 @role_deploy("Rolling restart")
@@ -172,6 +210,7 @@ def one_host_at_a_time(fleet: Fleet, host: Host, pending: list[PendingRestart]) 
             target=target if mine else None,
             when=finish,
             timeout=int(current_host.data.get(HEALTH_TIMEOUT_DATA) or HEALTH_TIMEOUT_SECONDS),
+            fleet=fleet,
         )
         switch_balancer(
             name=f"Put {target.name} back into the balancer",
