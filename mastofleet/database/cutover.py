@@ -6,8 +6,10 @@ figures); then, with a confirmation, each step in turn:
 
 1. maintenance: nginx on every lb serves 503 with Retry-After (streaming too);
 2. stop web, streaming and Sidekiq on every app host;
-3. fence the old primary: default_transaction_read_only on, its client sessions ended;
-4. wait until the db host has replayed the old primary's last WAL position (LSN equal), or stop;
+3. fence the old primary: the application's role may no longer log in, default_transaction_read_only
+   on, every client session ended (a session that says BEGIN READ WRITE is one of them);
+4. wait until the db host has replayed the old primary's WAL up to a position that has stopped
+   moving (LSN equal, read again after it was reached), or stop;
 5. promote the db host (pg_promote); from here the record says it is the primary;
 6. run the pending migrations on it, straight to PostgreSQL;
 7. deploy the app hosts: `.env.production` points at the new primary, processes start;
@@ -15,9 +17,11 @@ figures); then, with a confirmation, each step in turn:
 9. deploy the whole fleet (the db host converges as a primary), drop the old primary's slot.
 
 Each step is written to the record (`database_migration.record_file`) when done, with its time and
-figures; run the command again after a stop and it resumes at the step that did not finish. The old
-primary is fenced before the wait, so nothing can write to both; it is read-only, not stopped, so
-what it holds can still be compared.
+figures; run the command again after a stop and it resumes at the step that did not finish, or
+`mastofleet cutover --abort` goes back: the old primary unfenced, the application started against
+it, maintenance lifted (refused once the db host was promoted). The old primary is fenced before
+the wait, so nothing can write to both; it is read-only, not stopped, so what it holds can still be
+compared.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from mastofleet.deploys import nginx
 from mastofleet.model import Fleet, Host, Role
 from mastofleet.project.cutover_record import now, read_record, write_record
 from mastofleet.project.fleet import load_fleet, project_directory
-from mastofleet.quoting import as_user_command, shell
+from mastofleet.quoting import as_user_command, shell, sql_identifier, sql_literal
 from mastofleet.remote import RemoteError
 from mastofleet.runtime.pyinfra_deploy import run_deploy
 from mastofleet.runtime.rollout import health_check_command
@@ -158,7 +162,11 @@ def stop_application(run: Run) -> dict[str, Any]:
 
 
 def fence(run: Run) -> dict[str, Any]:
+    """No new login of the application's role, read-only by default, then every client session ended:
+    `default_transaction_read_only` alone can be overridden by a session (BEGIN READ WRITE)."""
+    role = run.fleet.postgres.user
     with run.hosts.old_primary() as source:
+        source.psql(f"ALTER ROLE {sql_identifier(role)} NOLOGIN")
         source.psql("ALTER SYSTEM SET default_transaction_read_only = on")
         source.psql("SELECT pg_reload_conf()")
         ended = source.value(
@@ -167,7 +175,22 @@ def fence(run: Run) -> dict[str, Any]:
         )
         if not server_state(source).read_only:
             raise CutoverError("the old primary still says default_transaction_read_only = off after a reload")
-    return {"sessions_ended": int(ended or 0)}
+        if source.value(f"SELECT rolcanlogin FROM pg_roles WHERE rolname = {sql_literal(role)}") != "f":
+            raise CutoverError(f"the role {role} can still log in to the old primary")
+        left = source.value(f"SELECT count(*) FROM pg_stat_activity WHERE usename = {sql_literal(role)}")
+        if left not in ("", "0"):
+            raise CutoverError(f"{left} sessions of {role} are still open on the old primary")
+    return {"sessions_ended": int(ended or 0), "logins_refused_for": role}
+
+
+def unfence(run: Run) -> None:
+    """The old primary takes writes and the application's logins again (an aborted cutover)."""
+    with run.hosts.old_primary() as source:
+        source.psql(f"ALTER ROLE {sql_identifier(run.fleet.postgres.user)} LOGIN")
+        source.psql("ALTER SYSTEM RESET default_transaction_read_only")
+        source.psql("SELECT pg_reload_conf()")
+        if server_state(source).read_only:
+            raise CutoverError("the old primary still says default_transaction_read_only = on after a reload")
 
 
 def catch_up(run: Run) -> dict[str, Any]:
@@ -178,7 +201,15 @@ def catch_up(run: Run) -> dict[str, Any]:
         end = source.value("SELECT pg_current_wal_lsn()")
         first = replica.value("SELECT pg_last_wal_replay_lsn()") or "0/0"
         replayed = first
-        while lsn_bytes(replayed) < lsn_bytes(end):
+        while True:
+            if lsn_bytes(replayed) >= lsn_bytes(end):
+                # Reached: but only a position that has stopped moving is the end (a write that got in
+                # after the first read would otherwise be lost at the promote).
+                time.sleep(0.5)
+                again = source.value("SELECT pg_current_wal_lsn()")
+                if again == end:
+                    break
+                end = again
             if time.monotonic() - started > migration.catch_up_timeout:
                 raise CutoverError(
                     f"after {migration.catch_up_timeout} s {run.target.name} has replayed up to {replayed}, but the"
@@ -252,9 +283,9 @@ def converge(run: Run) -> dict[str, Any]:
         for _ in range(10):
             source.psql(
                 "BEGIN READ WRITE; SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-                f" WHERE slot_name = '{slot}' AND NOT active; COMMIT"
+                f" WHERE slot_name = {sql_literal(slot)} AND NOT active; COMMIT"
             )
-            if not source.value(f"SELECT 1 FROM pg_replication_slots WHERE slot_name = '{slot}'"):
+            if not source.value(f"SELECT 1 FROM pg_replication_slots WHERE slot_name = {sql_literal(slot)}"):
                 break
             time.sleep(1)
         else:
@@ -354,6 +385,48 @@ def summary(record: dict[str, Any]) -> list[str]:
     for name, facts in record.get("steps", {}).items():
         lines.append(f"  {name}: {facts.get('seconds_taken', 0):.1f} s")
     return lines
+
+
+def abort(inventory_path: str) -> int:
+    """Go back from a stopped cutover, whatever step it stopped at before the promote: the old primary
+    unfenced, the application started against it (the model still points there), maintenance lifted.
+    Refused once the db host was promoted: from then on the only way is on."""
+    fleet, inventory = load_fleet(inventory_path)
+    migration = fleet.database_migration
+    if migration is None:
+        raise CutoverError("the fleet has no database_migration section: there is no cutover to abort")
+    project = project_directory(inventory_path)
+    record = read_record(fleet, project) or {"steps": {}}
+    if record.get("finished"):
+        raise CutoverError(f"the cutover finished at {record['finished']}: there is nothing to abort")
+    if record.get("promoted"):
+        raise CutoverError(
+            f"{fleet.db_host.name} was promoted: it may hold what the old primary never saw, so there is no way"
+            f" back to {migration.endpoint} without losing it. Nothing was changed. Go on instead:"
+            f" `mastofleet cutover {inventory_path}` resumes at the step that stopped."
+        )
+    done = {name for name, facts in record.get("steps", {}).items() if facts.get("done")}
+    if not done and "stopped" not in record:
+        raise CutoverError("no cutover is under way: nothing to abort. Nothing was changed.")
+    run = Run(fleet, inventory_path, project, Hosts(fleet, inventory), record)
+    run.say(f"aborting the cutover from {migration.endpoint} ({where_it_stands(STEPS, done)})")
+    unfence(run)
+    run.say("  the old primary takes writes and the application's logins again")
+
+    def start(host: Host) -> str:
+        return f"systemctl start {' '.join(_application_units(host))}"
+
+    _on_app_hosts(run, start)
+    run.say("  web, streaming and Sidekiq started on every app host")
+    run.record.setdefault("window", {}).setdefault("started", time.time())
+    lift(run)
+    run.say("  maintenance lifted: the site serves from the old primary")
+    aborted = [*record.get("aborted", []), {"at": now(), "steps": record.get("steps", {})}]
+    run.record.clear()
+    run.record.update({"steps": {}, "aborted": aborted})
+    run.save()
+    run.say(f"cutover aborted; `mastofleet cutover {inventory_path}` starts again from the checks")
+    return 0
 
 
 def cutover(inventory_path: str, assume_yes: bool = False, steps: tuple[Step, ...] = STEPS) -> int:

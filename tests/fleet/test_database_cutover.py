@@ -127,6 +127,39 @@ def test_the_cutover_refuses_while_replication_is_broken(migrating) -> None:  # 
         time.sleep(2)
 
 
+APP_LOGIN = (
+    "set -a && . /etc/mastodon/env.production && set +a && PGPASSWORD=$DB_PASS psql -h"
+    f" {ALICE} -U $DB_USER -d $DB_NAME -XtAc \"BEGIN READ WRITE; INSERT INTO standin_rows (payload) VALUES ('after');"
+    ' COMMIT" 2>&1 || true'
+)
+
+
+def test_an_aborted_cutover_serves_again_from_the_old_primary(migrating) -> None:  # type: ignore[no-untyped-def]
+    """Stopped at the LSN wait (nixie's replay paused), in maintenance with alice fenced: a BEGIN READ
+    WRITE of the application's role is refused at login; `--abort` unfences alice, starts the
+    application and lifts maintenance, and the site writes to alice again."""
+    as_postgres("nixie", "SELECT pg_wal_replay_pause()")
+    try:
+        stopped = mastofleet("cutover", INVENTORY, "--yes")
+        assert stopped.returncode == 1 and "stopped at step 4" in stopped.stderr, stopped.stderr
+        assert get(f"/standin/whoami?fresh={time.time_ns()}")[0] == 503
+        refused = on_host("freud", APP_LOGIN)
+        assert "not permitted to log in" in refused, refused
+        aborted = mastofleet("cutover", INVENTORY, "--abort")
+        print(f"\n{aborted.stdout}{aborted.stderr}")
+        assert aborted.returncode == 0, aborted.stdout + aborted.stderr
+        assert "maintenance lifted: the site serves from the old primary" in aborted.stdout
+    finally:
+        as_postgres("nixie", "SELECT pg_wal_replay_resume()")
+    assert get(f"/standin/whoami?fresh={time.time_ns()}")[0] == 200
+    before = int(psql(OLD_PRIMARY, "SELECT count(*) FROM standin_rows;\n", DATABASE))
+    assert post("/standin/write?n=3") == 200
+    assert int(psql(OLD_PRIMARY, "SELECT count(*) FROM standin_rows;\n", DATABASE)) == before + 3
+    assert psql(OLD_PRIMARY, "SHOW default_transaction_read_only;\n").strip() == "off"
+    again = mastofleet("cutover", INVENTORY, "--abort")
+    assert again.returncode == 1 and "no cutover is under way: nothing to abort" in again.stderr, again.stderr
+
+
 def test_the_cutover_under_load_loses_nothing(migrating) -> None:  # type: ignore[no-untyped-def]
     """The app writes until maintenance (requests through nixie, each recorded, and POST /standin/write);
     nixie's replay is paused, so the first run stops at the LSN wait with the site in maintenance and
@@ -158,12 +191,9 @@ def test_the_cutover_under_load_loses_nothing(migrating) -> None:  # type: ignor
         assert get("/api/v1/streaming/health")[0] == 503
         status, headers = request("GET", "/health")
         assert (status, headers.get("retry-after")) == (503, str(nginx.MAINTENANCE_RETRY_AFTER)), headers
-        refused = on_host(
-            "freud",
-            "set -a && . /etc/mastodon/env.production && set +a && PGPASSWORD=$DB_PASS psql -h"
-            f" {ALICE} -U $DB_USER -d $DB_NAME -XtAc \"INSERT INTO standin_rows (payload) VALUES ('after')\" 2>&1 || true",
-        )
-        assert "read-only transaction" in refused, refused
+        # the fence: the application's role can no longer log in, so not even BEGIN READ WRITE gets in
+        refused = on_host("freud", APP_LOGIN)
+        assert "not permitted to log in" in refused, refused
         as_postgres("nixie", "SELECT pg_wal_replay_resume()")
         second = mastofleet("cutover", INVENTORY, "--yes")
         print(f"\nsecond run:\n{second.stdout}{second.stderr}")

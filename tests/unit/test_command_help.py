@@ -63,7 +63,7 @@ EXPECTED: dict[tuple[str, ...], list[str]] = {
     ("backup", "restore"): ["inventory", "--to", "--yes"],
     ("db",): ["status"],
     ("db", "status"): INVENTORY,
-    ("cutover",): ["inventory", "--yes"],
+    ("cutover",): ["inventory", "--yes", "--abort"],
     ("lock",): ["status", "break"],
     ("lock", "status"): INVENTORY,
     ("lock", "break"): ["inventory", "--reason"],
