@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from mastofleet.commands.arguments import Subcommands, add_data_option, add_inventory_command
-from mastofleet.commands.lock import holding_the_lock
 
 
 def register(subcommands: Subcommands) -> None:
@@ -16,7 +15,7 @@ def register(subcommands: Subcommands) -> None:
     deploy.add_argument(
         "--force-disk", action="store_true", help="deploy the db role even onto a disk that fails the doctor"
     )
-    deploy.set_defaults(handler=holding_the_lock(handle))
+    deploy.set_defaults(handler=handle)
 
 
 def handle(arguments: argparse.Namespace) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from mastofleet.commands.arguments import Subcommands, add_data_option, add_inventory_command
-from mastofleet.commands.lock import holding_the_lock
 
 
 def register(subcommands: Subcommands) -> None:
@@ -14,7 +13,7 @@ def register(subcommands: Subcommands) -> None:
     upgrade.add_argument("--version", required=True, help="the release tag to deploy, e.g. v4.6.6")
     upgrade.add_argument("--code", help="for a path code source: the directory holding that version's code")
     add_data_option(upgrade, "more pyinfra --data KEY=VALUE")
-    upgrade.set_defaults(handler=holding_the_lock(handle))
+    upgrade.set_defaults(handler=handle)
 
 
 def handle(arguments: argparse.Namespace) -> int:

@@ -1,9 +1,10 @@
 """One change to the fleet at a time: a lock held on the fleet itself, so it works from any operator's
 machine.
 
-Every mutating command (deploy, upgrade, rollback, secrets rotate, cutover, backup restore, media
-finish) and every plain `pyinfra INVENTORY deploy.py` (through the project's config.py) takes it
-before it changes anything, and gives it back when it ends. It is a directory on the fleet's db host,
+Every deploy (`mastofleet deploy`, `upgrade`, `rollback`, a plain `pyinfra INVENTORY deploy.py`:
+the project's config.py takes it once the fleet is validated, before pyinfra connects) and every
+other mutating command (secrets rotate, cutover, backup restore, media finish, for their whole run)
+takes it before it changes anything, and gives it back when it ends. It is a directory on the fleet's db host,
 made with `mkdir` (which only one can win) holding who took it, from where, with which command and
 since when. A second operator is refused with that, and nothing is changed. A command hands the lock
 on to the deploys it runs (MASTOFLEET_LOCK_TOKEN). A lock whose run is gone is either taken over

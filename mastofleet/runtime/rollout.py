@@ -79,12 +79,12 @@ def credentials_check_command(fleet: Fleet, host: Host) -> str:
     """As the app user on `host`, with its `.env.production`: PostgreSQL answers a query (through
     DB_HOST: PgBouncer when it pools) and every Redis server takes the AUTH and answers PING. A host
     whose credentials are wrong must not go back into the balancer, however healthy its /health."""
-    pings = " && ".join(_redis_ping_script(server.purpose.environment_prefix) for server in redis_servers(fleet))
+    pings_script = " && ".join(_redis_ping_script(server.purpose.environment_prefix) for server in redis_servers(fleet))
     script = (
         "set -a && . ./.env.production && set +a"
         ' && PGPASSWORD="$DB_PASS" psql -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d "$DB_NAME" -XtAc "SELECT 1"'
         " >/dev/null"
-        f" && {pings}"
+        f" && {pings_script}"
     )
     refused = (
         f"{host.name} cannot reach PostgreSQL or Redis with the credentials of its .env.production: the rollout"

@@ -139,7 +139,7 @@ def test_a_key_of_a_sidekiq_process_is_named_by_the_process(fleet_data):
         "sidekiq[ingress].thread",
         "`thread` is not a setting here; did you mean `threads`?",
     )
-    assert problem.fix == "rename it to one of db_pool, name, queues, threads, or remove it"
+    assert problem.fix == "rename it to one of db_pool, name, queues, shutdown_seconds, threads, or remove it"
 
 
 def test_an_operator_field_is_named_by_the_operator(fleet_data):
