@@ -221,6 +221,7 @@ def install_code(instance: Instance, release: Release) -> list[OperationMeta]:
         remote_archive = f"{CODE_DIRECTORY}/{release.name}.tar.gz"
         upload = files.put(name=f"Upload the code of {release.name}", src=archive, dest=remote_archive, mode="644")
         unpacking = f"{release.directory}.unpacking"
+        unpacked = not _step_needed(instance, release, "unpacked")
         unpack = server.shell(
             name=f"Unpack {release.name}",
             commands=[
@@ -229,11 +230,12 @@ def install_code(instance: Instance, release: Release) -> list[OperationMeta]:
                     user,
                     f"rm -rf {shell(unpacking)} && mkdir {shell(unpacking)}"
                     f" && tar --no-same-owner -xzf {shell(remote_archive)} -C {shell(unpacking)}"
+                    f" && mkdir -p {shell(unpacking + '/tmp')} {shell(unpacking + '/log')}"
                     f" && rm -rf {shell(release.directory)} && mv -T {shell(unpacking)} {shell(release.directory)}",
                 )
                 + f" && {mark_command(instance, release, 'unpacked')}"
             ],
-            _if=lambda: upload.did_change() or _step_needed(instance, release, "unpacked"),
+            _if=lambda: upload.did_change() or not unpacked,
         )
         return [upload, unpack]
     checkout = release_step(
@@ -244,6 +246,7 @@ def install_code(instance: Instance, release: Release) -> list[OperationMeta]:
         f"mkdir -p {shell(instance.releases_directory)} && rm -rf {shell(release.directory + '.cloning')}"
         f" && git clone --quiet --branch {shell(instance.source.ref or instance.version)}"
         f" -- {shell(instance.source.git_url or '')} {shell(release.directory + '.cloning')}"
+        f" && mkdir -p {shell(release.directory + '.cloning/tmp')} {shell(release.directory + '.cloning/log')}"
         f" && mv -T {shell(release.directory + '.cloning')} {shell(release.directory)}",
         directory=instance.home,
     )
