@@ -33,9 +33,16 @@ class Remote:
             command = f"sudo -n -u {as_user} sh -c {shlex.quote(command)}"
         elif self.sudo:
             command = f"sudo -n sh -c {shlex.quote(command)}"
-        _, stdout, stderr = self.client.exec_command(command, timeout=timeout)
-        output = stdout.read().decode(errors="replace")
-        status = stdout.channel.recv_exit_status()
+        try:
+            _, stdout, stderr = self.client.exec_command(command, timeout=timeout)
+            output = stdout.read().decode(errors="replace")
+            status = stdout.channel.recv_exit_status()
+        except (TimeoutError, paramiko.SSHException, OSError) as error:
+            # a timeout or a dropped connection is this command's failure, named, never a traceback
+            reason = f"no answer within {timeout:.0f} s" if isinstance(error, TimeoutError) else str(error)
+            raise RemoteError(
+                f"{self.name}: `{command[:160]}` did not finish: {reason or type(error).__name__}"
+            ) from error
         if status != 0:
             message = stderr.read().decode(errors="replace").strip() or output.strip()
             raise RemoteError(f"{self.name}: `{command[:160]}` failed ({status}): {message[-3000:]}")

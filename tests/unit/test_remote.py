@@ -71,3 +71,22 @@ def test_a_failed_command_names_the_host_the_command_and_what_it_printed() -> No
 def test_who_logs_in_as_root() -> None:
     assert logs_in_as_root({}) and logs_in_as_root({"ssh_user": "root"})
     assert not logs_in_as_root({"ssh_user": "deploy"})
+
+
+class Silent(io.BytesIO):
+    """A host that stopped answering: reading its output times out, as paramiko's channel does."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        raise TimeoutError
+
+
+class SilentClient(Client):
+    def exec_command(self, command: str, timeout: float) -> tuple[None, Output, Output]:
+        self.commands.append(command)
+        return None, Silent(), Silent()  # type: ignore[return-value]
+
+
+def test_a_timeout_is_the_commands_error_not_a_traceback() -> None:
+    with pytest.raises(RemoteError) as failed:
+        Remote("nixie", SilentClient()).run("pg_basebackup ...", timeout=30)  # type: ignore[arg-type]
+    assert str(failed.value) == "nixie: `pg_basebackup ...` did not finish: no answer within 30 s"
