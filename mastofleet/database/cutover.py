@@ -41,6 +41,7 @@ from mastofleet.database.queries import Hosts, lsn_bytes, server_state
 from mastofleet.database.replication_status import size
 from mastofleet.deploys import nginx
 from mastofleet.model import Fleet, Host, Role
+from mastofleet.model.database import DatabaseMigration
 from mastofleet.project.cutover_record import now, read_record, write_record
 from mastofleet.project.fleet import load_fleet, project_directory
 from mastofleet.quoting import as_user_command, shell, sql_identifier, sql_literal
@@ -387,16 +388,23 @@ def summary(record: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _load(inventory_path: str, without_migration: str) -> tuple[Fleet, Any, DatabaseMigration, str, dict[str, Any]]:
+    """The fleet, its inventory, its migration section, the project and the cutover's record."""
+    fleet, inventory = load_fleet(inventory_path)
+    migration = fleet.database_migration
+    if migration is None:
+        raise CutoverError(f"the fleet has no database_migration section: {without_migration}")
+    project = project_directory(inventory_path)
+    record = read_record(fleet, project) or {"steps": {}}
+    record.setdefault("steps", {})
+    return fleet, inventory, migration, project, record
+
+
 def abort(inventory_path: str) -> int:
     """Go back from a stopped cutover, whatever step it stopped at before the promote: the old primary
     unfenced, the application started against it (the model still points there), maintenance lifted.
     Refused once the db host was promoted: from then on the only way is on."""
-    fleet, inventory = load_fleet(inventory_path)
-    migration = fleet.database_migration
-    if migration is None:
-        raise CutoverError("the fleet has no database_migration section: there is no cutover to abort")
-    project = project_directory(inventory_path)
-    record = read_record(fleet, project) or {"steps": {}}
+    fleet, inventory, migration, project, record = _load(inventory_path, "there is no cutover to abort")
     if record.get("finished"):
         raise CutoverError(f"the cutover finished at {record['finished']}: there is nothing to abort")
     if record.get("promoted"):
@@ -430,13 +438,7 @@ def abort(inventory_path: str) -> int:
 
 
 def cutover(inventory_path: str, assume_yes: bool = False, steps: tuple[Step, ...] = STEPS) -> int:
-    fleet, inventory = load_fleet(inventory_path)
-    migration = fleet.database_migration
-    if migration is None:
-        raise CutoverError("the fleet has no database_migration section: there is no old primary to cut over from")
-    project = project_directory(inventory_path)
-    record = read_record(fleet, project) or {"steps": {}}
-    record.setdefault("steps", {})
+    fleet, inventory, migration, project, record = _load(inventory_path, "there is no old primary to cut over from")
     run = Run(fleet, inventory_path, project, Hosts(fleet, inventory), record)
     if record.get("finished"):
         run.say(f"the cutover from {migration.endpoint} finished at {record['finished']}:")
