@@ -51,6 +51,7 @@ class Run:
     secrets_document: Callable[[], str | None]  # the encrypted secrets file, backed up next to Redis
     check_disk: Callable[[], object]  # the doctor's disk probe: refuses (raises) before the database is touched
     rollback_release: str | None = None  # deploy this already prepared release (a rollback)
+    hold_post_migrations: bool = False  # skip the post-deployment migrations: a rollback stays possible
     kept: frozenset[str] = frozenset()  # retired hosts pg_hba still admits (read before PostgreSQL)
     prepared: Prepared | None = None
     application: Application | None = None

@@ -480,7 +480,7 @@ def _start(run: Run) -> None:
 
 
 def _migrate(run: Run) -> None:
-    if run.first_app_host and not run.rollback_release:
+    if run.first_app_host and not run.rollback_release and not run.hold_post_migrations:
         post_deployment_migrations(run.fleet, run.host)
 
 

@@ -19,8 +19,10 @@ ROLE_NAMES = tuple(role.value for role in Role)
 # Names the project reads besides the model's: the fleet's name, where its secrets are, the layout.
 PROJECT_NAMES = frozenset({"fleet_name", "secrets_file", "age_key_file", "sidekiq_layout"})
 # The deploy's `--data` switches, read by the runtime (a layer above: named here, tested to match):
-# disk_guard.FORCE, rollout.HEALTH_TIMEOUT_DATA, deployment.ROLLBACK_RELEASE.
-RUNTIME_NAMES = frozenset({"force_disk", "rollout_health_timeout", "mastofleet_release"})
+# disk_guard.FORCE, rollout.HEALTH_TIMEOUT_DATA, deployment.ROLLBACK_RELEASE, deployment.HOLD_POST_MIGRATIONS.
+RUNTIME_NAMES = frozenset(
+    {"force_disk", "rollout_health_timeout", "mastofleet_release", "mastofleet_hold_post_migrations"}
+)
 # An app host's processes come from group data; the rest of a host's fields from its own data.
 HOST_NAMES = frozenset(name for name in Host.model_fields if name not in {"name", "roles"})
 

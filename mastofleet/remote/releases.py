@@ -19,7 +19,7 @@ from mastofleet.model.release_names import release_name
 from mastofleet.project.fleet import VERSION_OVERRIDE, fleet_host_name, load_fleet
 from mastofleet.quoting import shell
 from mastofleet.remote.session import connected
-from mastofleet.runtime.deployment import ROLLBACK_RELEASE
+from mastofleet.runtime.deployment import HOLD_POST_MIGRATIONS, ROLLBACK_RELEASE
 from mastofleet.runtime.pyinfra_deploy import parse_data, run_deploy
 from mastofleet.views.report import table
 
@@ -112,6 +112,29 @@ def rollback_target(answers: dict[str, HostReleases | str]) -> str:
     return target
 
 
+def refuse_after_post_migrations(
+    fleet: Fleet, inventory: Any, answers: dict[str, HostReleases | str], target: str
+) -> None:
+    """A rollback only while the live release's post-deployment migrations have not run: they may
+    remove what the previous release needs (a column, a table), and migrations are not reversed."""
+    first = fleet.app_hosts[0]
+    answer = answers.get(first.name)
+    live = answer.live if isinstance(answer, HostReleases) else None
+    if live is None:
+        return
+    by_name = {fleet_host_name(item.name): item for item in inventory}
+    marker = f"{fleet.instance.release_state_directory}/steps/{live}/migrated"
+    with connected(first.name, by_name[first.name].data.dict()) as remote:
+        migrated = remote.run(f"test -e {shell(marker)} && echo yes || true", timeout=20).strip() == "yes"
+    if migrated:
+        raise RolloutError(
+            f"the post-deployment migrations of {live} have run (on {first.name}): they may have removed what"
+            f" {target} needs, and migrations are not reversed, so a rollback could break the site. Nothing was"
+            " changed. Go forward instead: fix the problem and deploy a new version. To keep a rollback possible"
+            " next time, upgrade with --keep-rollback, and run `mastofleet deploy` once you are sure."
+        )
+
+
 def _rollout(inventory: str, data: list[str], what: str) -> int:
     started = time.monotonic()
     code = run_deploy(inventory, data, [])
@@ -132,9 +155,18 @@ def _rollout(inventory: str, data: list[str], what: str) -> int:
     return code
 
 
-def upgrade(inventory: str, version: str, code_path: str | None, extra_data: Sequence[str] = ()) -> int:
-    """Deploy `version` (and, for a path source, the code at `code_path`) across the fleet."""
+def upgrade(
+    inventory: str, version: str, code_path: str | None, extra_data: Sequence[str] = (), keep_rollback: bool = False
+) -> int:
+    """Deploy `version` (and, for a path source, the code at `code_path`) across the fleet; with
+    `keep_rollback`, without its post-deployment migrations (the next deploy runs them)."""
     data = [*extra_data, f"{VERSION_OVERRIDE}={version}"]
+    if keep_rollback:
+        data.append(f"{HOLD_POST_MIGRATIONS}=true")
+        print(
+            "post-deployment migrations held back: `mastofleet rollback` stays possible; once you are sure,"
+            f" `mastofleet deploy {inventory}` (with {version} in the inventory) runs them"
+        )
     if code_path:
         data.append("instance.source=" + json.dumps({"git_url": None, "path": code_path}))
     fleet, loaded = load_fleet(inventory, override_data=parse_data(data))  # the new shape is checked first
@@ -148,6 +180,7 @@ def rollback(inventory: str, extra_data: Sequence[str] = ()) -> int:
     answers = read_releases(fleet, loaded)
     print(releases_table(answers))
     target = rollback_target(answers)
+    refuse_after_post_migrations(fleet, loaded, answers, target)
     print(
         f"rolling back to {target}; migrations are not reversed (Mastodon's are written so the previous"
         " release runs on the new schema), and the inventory still names its own version: change it"

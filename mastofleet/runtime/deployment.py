@@ -21,6 +21,7 @@ from mastofleet.runtime import disk_guard, rollout, run_record
 from mastofleet.views.config_file import SecretValues
 
 ROLLBACK_RELEASE = "mastofleet_release"  # --data: deploy this already prepared release (a rollback)
+HOLD_POST_MIGRATIONS = "mastofleet_hold_post_migrations"  # --data: keep a rollback possible (upgrade --keep-rollback)
 
 
 @cache
@@ -72,6 +73,7 @@ def deploy_current_host() -> None:
         secrets_document=secrets_document,
         check_disk=lambda: disk_guard.require_healthy_disk(fleet, host),
         rollback_release=current_host.data.get(ROLLBACK_RELEASE),
+        hold_post_migrations=str(current_host.data.get(HOLD_POST_MIGRATIONS) or "").lower() in ("true", "1", "yes"),
     )
     components = registry.on_host(fleet, host)
     # pyinfra tells operations apart, and matches them across hosts, by the line numbers of their

@@ -54,7 +54,7 @@ def upgraded(first_deploy: DeployResult, standin_versions: dict[str, Path]):
     """v1 -> v2 under load, with the figures."""
     before = {"live": live_releases(), "streaming": streaming_pids(), "served": served_by()}
     result, figures, seconds = under_load(
-        "upgrade", INVENTORY, "--version", "v4.6.6", "--code", str(standin_versions["v2"])
+        "upgrade", INVENTORY, "--version", "v4.6.6", "--code", str(standin_versions["v2"]), "--keep-rollback"
     )
     print(f"\nupgrade v1 -> v2: {seconds:.1f} s wall time; {figures.summary()}")
     return before, result, figures
@@ -82,11 +82,13 @@ def test_after_the_upgrade_every_host_serves_v2(upgraded) -> None:
         assert on_host(host, "readlink /var/lib/mastofleet/release/previous").endswith(before["live"][host])
 
 
-def test_migrations_ran_in_order_straight_to_postgres(upgraded) -> None:
-    """Pre-deployment migrations before the switch, post-deployment ones after; each once."""
+def test_the_pre_deployment_migrations_ran_and_the_post_deployment_ones_wait(upgraded) -> None:
+    """--keep-rollback: the pre-deployment migrations ran once, straight to PostgreSQL; the
+    post-deployment ones (which may remove what v1 needs) wait for the next deploy of v2."""
+    _, result, _ = upgraded
     applied = migrations()
-    assert applied.count("release-v2") == 1 and applied.count("release-v2-post") == 1
-    assert applied.index("release-v2") < applied.index("release-v2-post")
+    assert applied.count("release-v2") == 1 and "release-v2-post" not in applied
+    assert "post-deployment migrations held back: `mastofleet rollback` stays possible" in result.stdout
 
 
 def test_streaming_kept_running_because_its_code_did_not_change(upgraded) -> None:
@@ -138,3 +140,14 @@ def test_a_host_that_does_not_come_back_stops_the_rollout_with_the_rest_serving(
     assert recovered.returncode == 0, recovered.stdout[-4000:] + recovered.stderr[-4000:]
     assert on_host("nixie", "readlink /etc/nginx/conf.d/mastodon.conf").endswith("serving.conf")
     assert served_by() == {(host, "v1") for host in APP_HOSTS}
+
+
+def test_a_rollback_after_the_post_deployment_migrations_is_refused(upgraded) -> None:
+    """The deploy above ran v1's post-deployment migrations (it holds none back): going back to the
+    release before would meet a schema made for v1, so the rollback is refused, nothing changed."""
+    before = live_releases()
+    refused = mastofleet("rollback", INVENTORY)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "the post-deployment migrations of v4.6.5" in refused.stderr and "Nothing was changed" in refused.stderr
+    assert "--keep-rollback" in refused.stderr
+    assert live_releases() == before

@@ -44,7 +44,7 @@ EXPECTED: dict[tuple[str, ...], list[str]] = {
     ("check",): [*INVENTORY, "--listeners"],
     ("render",): ["inventory", "output", "--diagram"],
     ("deploy",): ["inventory", "--data", "--limit", "--force-disk"],
-    ("upgrade",): ["inventory", "--version", "--code", "--data"],
+    ("upgrade",): ["inventory", "--version", "--code", "--keep-rollback", "--data"],
     ("rollback",): ["inventory", "--data"],
     ("doctor",): INVENTORY,
     ("status",): INVENTORY,

@@ -126,3 +126,12 @@ def test_rbenv_builds_once_per_release(secrets_in_environment) -> None:
     common["instance"]["install"] = {**common["instance"]["install"], "ruby": "rbenv"}
     plan = plan_host("freud", hosts, common, {"freud": existing_file(f"{STEPS}/ruby")})
     assert BUILD_RUBY not in plan.names
+
+
+def test_an_upgrade_that_keeps_a_rollback_holds_the_post_deployment_migrations(secrets_in_environment) -> None:
+    hosts, common = default_fleet_data()
+    post = "Post-deployment migrations | Migrate the database (all migrations, v4.6.5)"
+    assert post in plan_host("freud", hosts, common).names
+    common["mastofleet_hold_post_migrations"] = "true"  # what `mastofleet upgrade --keep-rollback` passes
+    held = plan_host("freud", hosts, common)
+    assert post not in held.names and PRE_MIGRATE in held.names

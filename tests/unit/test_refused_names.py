@@ -85,11 +85,11 @@ def test_a_data_name_that_is_no_setting(fleet_data, typo, meant):
 
 
 def test_the_deploys_data_switches_are_known_names():
-    from mastofleet.runtime.deployment import ROLLBACK_RELEASE
+    from mastofleet.runtime.deployment import HOLD_POST_MIGRATIONS, ROLLBACK_RELEASE
     from mastofleet.runtime.disk_guard import FORCE
     from mastofleet.runtime.rollout import HEALTH_TIMEOUT_DATA
 
-    assert {FORCE, HEALTH_TIMEOUT_DATA, ROLLBACK_RELEASE} == RUNTIME_NAMES
+    assert {FORCE, HEALTH_TIMEOUT_DATA, ROLLBACK_RELEASE, HOLD_POST_MIGRATIONS} == RUNTIME_NAMES
 
 
 def test_a_data_name_on_one_host_is_reported_on_that_host(fleet_data):
