@@ -48,6 +48,7 @@ from mastofleet.quoting import as_user_command, shell, sql_identifier, sql_liter
 from mastofleet.remote import RemoteError
 from mastofleet.runtime.pyinfra_deploy import run_deploy
 from mastofleet.runtime.rollout import health_check_command
+from mastofleet.views.application_units import application_units
 from mastofleet.views.replication import slot_name
 
 
@@ -135,14 +136,6 @@ def maintenance(run: Run) -> dict[str, Any]:
     return {"balancers": [balancer.name for balancer in _balancers(run)]}
 
 
-def _application_units(host: Host) -> list[str]:
-    """What writes to the database on an app host: Puma, the streaming processes, Sidekiq."""
-    units = ["mastodon-web.service"] if host.web else []
-    if host.streaming:
-        units += [f"mastodon-streaming@{port}.service" for port in host.streaming.ports]
-    return units + [process.unit for process in host.sidekiq]
-
-
 def _on_app_hosts(run: Run, command: Callable[[Host], str]) -> None:
     def one(host: Host) -> None:
         with run.hosts.host(host.name) as remote:
@@ -154,7 +147,7 @@ def _on_app_hosts(run: Run, command: Callable[[Host], str]) -> None:
 
 def stop_application(run: Run) -> dict[str, Any]:
     def stop(host: Host) -> str:
-        units = " ".join(_application_units(host))
+        units = " ".join(application_units(host))
         # is-active prints one state per unit; any line but "inactive"/"failed" means still running
         return f"systemctl stop {units}; ! systemctl is-active {units} | grep -qvx -e inactive -e failed"
 
@@ -422,7 +415,7 @@ def abort(inventory_path: str) -> int:
     run.say("  the old primary takes writes and the application's logins again")
 
     def start(host: Host) -> str:
-        return f"systemctl start {' '.join(_application_units(host))}"
+        return f"systemctl start {' '.join(application_units(host))}"
 
     _on_app_hosts(run, start)
     run.say("  web, streaming and Sidekiq started on every app host")

@@ -2,25 +2,30 @@
 
 `now` takes a pgBackRest backup (and uploads the Redis dump and secrets file) and prints how long it
 took and how large it is; `list` shows what the bucket holds; `restore` brings the db host, fresh or
-damaged, to a point in time: PostgreSQL and PgBouncer stop, the old data directory is kept aside,
-pgBackRest restores the last backup before that point and replays the archived WAL up to it, and
-the database is promoted and started again.
+damaged, to a point in time: what writes stops first (web, streaming and Sidekiq on every app host),
+the free space is checked against the backup's size, and then, as a unit of its own on the db host
+(it goes on if the operator's SSH session drops), PostgreSQL and PgBouncer stop, the old data
+directory is kept aside, pgBackRest restores the last backup before that point and replays the
+archived WAL up to it, and the database is promoted and started again; then the application starts.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 from typing import Any
 
 from mastofleet.deploys import backup
-from mastofleet.model import Fleet, Role
+from mastofleet.model import Fleet, Host, Role
 from mastofleet.model.problems import InventoryError
 from mastofleet.project.fleet import fleet_host_name, load_fleet
-from mastofleet.remote.session import Remote, logs_in_as_root
+from mastofleet.quoting import shell, shell_words
+from mastofleet.remote.session import Remote, connected, logs_in_as_root
 from mastofleet.remote.ssh_client import ssh_client
+from mastofleet.views.application_units import application_units
 from mastofleet.views.report import table
 
 BACKUP_TYPES = ("full", "diff", "incr")
@@ -118,19 +123,23 @@ def parse_target(text: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
 
+RESTORE_SPACE_FACTOR = 1.2  # the restored data directory, and room for the WAL it replays
+
+
 def restore_script(fleet: Fleet, target: str, stamp: str) -> str:
     version = fleet.postgres.version
-    data = backup.data_directory(fleet)
-    cluster = f"postgresql@{version}-main"
+    data = shell(backup.data_directory(fleet))
+    cluster = shell(f"postgresql@{version}-main")
+    kept = shell(f"{backup.data_directory(fleet)}.before-restore-{stamp}")
     pgbackrest = (
-        f"pgbackrest --stanza={backup.stanza(fleet)} --type=time --target={shlex.quote(target)}"
+        f"pgbackrest --stanza={shell(backup.stanza(fleet))} --type=time --target={shell(target)}"
         " --target-action=promote restore"
     )
     return " && ".join(
         [
             "systemctl stop pgbouncer",
             f"systemctl stop {cluster}",
-            f"if [ -d {data} ]; then mv {data} {data}.before-restore-{stamp}; fi",
+            f"if [ -d {data} ]; then mv {data} {kept}; fi",
             f"install -d -o postgres -g postgres -m 700 {data}",
             f"sudo -n -u postgres {pgbackrest}",
             f"systemctl start {cluster}",
@@ -143,6 +152,34 @@ def restore_script(fleet: Fleet, target: str, stamp: str) -> str:
     )
 
 
+def require_free_space(database: Remote, fleet: Fleet) -> None:
+    """Refuse, before anything stops, when the db host cannot hold the restored data directory (the
+    old one stays beside it)."""
+    backups = info(database, fleet).get("backup", [])
+    size = int(backups[-1]["info"]["size"]) if backups else 0
+    parent = shell(str(PurePosixPath(backup.data_directory(fleet)).parent))
+    free = int(database.run(f"df --output=avail -B1 {parent} | tail -n 1").strip())
+    needed = int(size * RESTORE_SPACE_FACTOR)
+    if free < needed:
+        raise InventoryError(
+            f"{fleet.db_host.name} has {_megabytes(free)} free beside the data directory; the restore needs about"
+            f" {_megabytes(needed)} (the backup's {_megabytes(size)} and room for WAL), and the old data directory"
+            " is kept. Nothing was changed: free space (or move the kept copies of earlier restores away) first."
+        )
+
+
+def _application(fleet: Fleet, inventory: Any, action: str) -> None:
+    """Start or stop what writes to the database, on every app host at once."""
+
+    def one(host: Host) -> None:
+        data = next(item for item in inventory if fleet_host_name(item.name) == host.name).data.dict()
+        with connected(host.name, data) as remote:
+            remote.run(f"systemctl {shell(action)} {shell_words(*application_units(host))}", timeout=300)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(fleet.app_hosts))) as pool:
+        list(pool.map(one, fleet.app_hosts))
+
+
 def restore(inventory_path: str, to: str, confirmed: bool) -> int:
     fleet, inventory = _loaded(inventory_path)
     target = parse_target(to)
@@ -152,13 +189,30 @@ def restore(inventory_path: str, to: str, confirmed: bool) -> int:
             " run again with --yes to go ahead (the current data directory is kept aside)"
         )
     database = _remote(fleet, inventory, Role.db)
+    require_free_space(database, fleet)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     started = time.monotonic()
-    database.run(restore_script(fleet, target, stamp), timeout=HOUR)
+    _application(fleet, inventory, "stop")
+    print(f"stopped web, streaming and Sidekiq on {', '.join(host.name for host in fleet.app_hosts)}")
+    # A unit of its own: the restore goes on (and ends cleanly) if this SSH session drops.
+    unit = f"mastofleet-restore-{stamp}"
+    database.run(
+        f"systemd-run --quiet --unit={shell(unit)} --property=Type=oneshot --wait --pipe --collect"
+        f" sh -c {shell(restore_script(fleet, target, stamp))}",
+        timeout=HOUR,
+    )
     seconds = time.monotonic() - started
-    print(f"restored {fleet.db_host.name} to {target} in {seconds:.1f} s")
+    _application(fleet, inventory, "start")
+    print(f"restored {fleet.db_host.name} to {target} in {seconds:.1f} s (unit {unit}); the application is started")
     print(
-        f"the previous data directory (if any) is {backup.data_directory(fleet)}.before-restore-{stamp}:"
+        f"the replaced data directory (if any) is kept as {backup.data_directory(fleet)}.before-restore-{stamp}:"
         " remove it when satisfied; take a full backup now (`mastofleet backup now`): the database is on a new timeline"
     )
+    replicas = fleet.with_role(Role.db_replica)
+    if replicas:
+        print(
+            f"read replicas ({', '.join(host.name for host in replicas)}) are on the old timeline, past the restore"
+            " point, and cannot follow the restored primary: rebuild each (stop PostgreSQL there, remove its data"
+            " directory, then deploy: an empty replica is built from the primary)"
+        )
     return 0
