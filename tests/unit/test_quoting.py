@@ -109,14 +109,16 @@ def test_the_lint_finds_an_unquoted_value_and_accepts_a_quoted_one() -> None:
 TEXT = st.text(st.characters(exclude_characters="\x00", codec="utf-8"), max_size=40)
 
 
-@settings(deadline=None)  # a process per example: its start is no measure of the quoting
+# A process per example: 200 of them (not the CI profile's 1,000), and no deadline (a process's start
+# is no measure of the quoting).
+@settings(deadline=None, max_examples=200)
 @given(TEXT)
 def test_a_quoted_value_reaches_the_shell_unchanged(value: str) -> None:
     result = subprocess.run(["sh", "-c", f"printf %s {quoting.shell(value)}"], capture_output=True, check=True)
     assert result.stdout.decode() == value
 
 
-@settings(deadline=None)
+@settings(deadline=None, max_examples=200)
 @given(TEXT)
 def test_a_command_run_as_the_user_keeps_the_script_whole(value: str) -> None:
     """`as_user_command` nests quoting twice (runuser's sh -c, then the script): the innermost word
