@@ -247,7 +247,10 @@ SANDBOX = [
     "SystemCallArchitectures=native",
     "SystemCallFilter=pipe",
     "SystemCallFilter=pipe2",
+    # tightened: the code read-only (strict leaves /home to ProtectHome), only tmp/ and log/ writable
+    "ProtectHome=read-only",
     "ReadWritePaths=/var/lib/mastofleet/release/live/tmp",
+    "ReadWritePaths=/var/lib/mastofleet/release/live/log",
 ]
 RUBY_FILTER = [
     "SystemCallFilter=~@cpu-emulation @debug @keyring @ipc @mount @obsolete @privileged @setuid",
