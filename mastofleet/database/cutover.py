@@ -155,6 +155,9 @@ def stop_application(run: Run) -> dict[str, Any]:
     return {"app_hosts": [host.name for host in run.fleet.app_hosts]}
 
 
+FENCE_WAIT_SECONDS = 10  # for the ended sessions to be gone
+
+
 def fence(run: Run) -> dict[str, Any]:
     """No new login of the application's role, read-only by default, then every client session ended:
     `default_transaction_read_only` alone can be overridden by a session (BEGIN READ WRITE)."""
@@ -171,9 +174,15 @@ def fence(run: Run) -> dict[str, Any]:
             raise CutoverError("the old primary still says default_transaction_read_only = off after a reload")
         if source.value(f"SELECT rolcanlogin FROM pg_roles WHERE rolname = {sql_literal(role)}") != "f":
             raise CutoverError(f"the role {role} can still log in to the old primary")
-        left = source.value(f"SELECT count(*) FROM pg_stat_activity WHERE usename = {sql_literal(role)}")
+        # pg_terminate_backend only signals: the sessions end a moment later
+        sessions = f"SELECT count(*) FROM pg_stat_activity WHERE usename = {sql_literal(role)}"
+        deadline = time.monotonic() + FENCE_WAIT_SECONDS
+        while (left := source.value(sessions)) not in ("", "0") and time.monotonic() < deadline:
+            time.sleep(0.1)
         if left not in ("", "0"):
-            raise CutoverError(f"{left} sessions of {role} are still open on the old primary")
+            raise CutoverError(
+                f"{left} sessions of {role} are still open on the old primary {FENCE_WAIT_SECONDS} s after they were ended"
+            )
     return {"sessions_ended": int(ended or 0), "logins_refused_for": role}
 
 
