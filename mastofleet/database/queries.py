@@ -37,7 +37,13 @@ class Hosts:
     def old_primary(self) -> Any:
         migration = self.fleet.database_migration
         assert migration is not None
-        return connected(f"the old primary {migration.endpoint}", old_primary_ssh(migration))
+        # Its host key is checked as the fleet's are: by the inventory's known-hosts settings.
+        checking = {
+            key: value
+            for key, value in next(iter(self.by_name.values()), {}).items()
+            if key in ("ssh_known_hosts_file", "ssh_strict_host_key_checking")
+        }
+        return connected(f"the old primary {migration.endpoint}", {**old_primary_ssh(migration), **checking})
 
 
 # --- what the status and the cutover ask ------------------------------------------------------
