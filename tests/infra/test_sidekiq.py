@@ -33,16 +33,19 @@ def test_sidekiq_service(sidekiq_process: tuple[Target, SidekiqProcess]) -> None
 
 
 def test_sidekiq_command_line_is_the_models(sidekiq_process: tuple[Target, SidekiqProcess]) -> None:
-    """ExecStart runs `sidekiq -c THREADS -q queue,weight ...` in the model's order; DB_POOL >= threads."""
+    """ExecStart runs `sidekiq -c THREADS -t SHUTDOWN -q queue,weight ...` in the model's order; DB_POOL
+    >= threads; systemd waits longer than Sidekiq's own shutdown before it kills."""
     target, process = sidekiq_process
     argv = exec_start_argv(target, process.unit)
     assert "sidekiq" in argv, f"{target.name}: {process.unit} runs {argv}"
     options = argv[argv.index("sidekiq") + 1 :]
-    wanted = ["-c", str(process.threads)]
+    wanted = ["-c", str(process.threads), "-t", str(process.shutdown_seconds)]
     for queue in process.queues:
         wanted += ["-q", f"{queue.name},{queue.weight}"]
     assert options == wanted, f"{target.name}: {process.unit}"
     assert unit_environment(target, process.unit).get("DB_POOL") == str(process.pool)
+    stop = target.output(f"systemctl show -P TimeoutStopUSec {process.unit}").strip()
+    assert stop == f"{process.stop_timeout_seconds}s", f"{target.name}: {process.unit} stops within {stop}"
 
 
 def test_sidekiq_sandbox(sidekiq_process: tuple[Target, SidekiqProcess], fleet: Fleet) -> None:
