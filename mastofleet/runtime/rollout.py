@@ -75,10 +75,12 @@ def _redis_ping_script(prefix: str) -> str:
     )
 
 
-def credentials_check_command(fleet: Fleet, host: Host) -> str:
+def credentials_check_command(fleet: Fleet, host: Host, timeout: int = HEALTH_TIMEOUT_SECONDS) -> str:
     """As the app user on `host`, with its `.env.production`: PostgreSQL answers a query (through
     DB_HOST: PgBouncer when it pools) and every Redis server takes the AUTH and answers PING. A host
-    whose credentials are wrong must not go back into the balancer, however healthy its /health."""
+    whose credentials are wrong must not go back into the balancer, however healthy its /health.
+    Asked again each second up to `timeout` (PgBouncer waits server_login_retry, 15 s, after a
+    refused login, as after a cutover's fence); then asked once more, its errors shown."""
     pings_script = " && ".join(_redis_ping_script(server.purpose.environment_prefix) for server in redis_servers(fleet))
     script = (
         "set -a && . ./.env.production && set +a"
@@ -91,7 +93,11 @@ def credentials_check_command(fleet: Fleet, host: Host) -> str:
         f" stops here and {host.name} stays out of the balancer. Check DB_* and *REDIS_* there against the servers."
     )
     check_command = as_user_command(fleet.instance.user, f"bash -c {shell(script)}", fleet.instance.live_directory)
-    return f"{{ {check_command}; }} || {{ echo {shell(refused)} >&2; exit 1; }}"
+    return (
+        f"deadline=$(( $(date +%s) + {int(timeout)} ));"
+        f" until {check_command} >/dev/null 2>&1; do if [ $(date +%s) -ge $deadline ]; then"
+        f" {check_command} >&2; echo {shell(refused)} >&2; exit 1; fi; sleep 1; done"
+    )
 
 
 def health_check_command(host: Host, timeout: int = HEALTH_TIMEOUT_SECONDS, fleet: Fleet | None = None) -> str:
@@ -109,7 +115,7 @@ def health_check_command(host: Host, timeout: int = HEALTH_TIMEOUT_SECONDS, flee
         " (journalctl -u mastodon-web -u mastodon-streaming@*), fix it and deploy again to go on, or run"
         " mastofleet rollback."
     )
-    credentials_command = f"{credentials_check_command(fleet, host)} && " if fleet is not None else ""
+    credentials_command = f"{credentials_check_command(fleet, host, timeout)}; " if fleet is not None else ""
     return credentials_command + (
         f"deadline=$(( $(date +%s) + {int(timeout)} ));"
         f" while [ $(date +%s) -lt $deadline ]; do if {checks_command}; then exit 0; fi; sleep 1; done;"
