@@ -163,7 +163,8 @@ def fence(run: Run) -> dict[str, Any]:
     `default_transaction_read_only` alone can be overridden by a session (BEGIN READ WRITE)."""
     role = run.fleet.postgres.user
     with run.hosts.old_primary() as source:
-        source.psql(f"ALTER ROLE {sql_identifier(role)} NOLOGIN")
+        # (BEGIN READ WRITE: a fence resumed after a stop finds the server read-only already)
+        source.psql(f"BEGIN READ WRITE; ALTER ROLE {sql_identifier(role)} NOLOGIN; COMMIT")
         source.psql("ALTER SYSTEM SET default_transaction_read_only = on")
         source.psql("SELECT pg_reload_conf()")
         ended = source.value(
@@ -189,7 +190,7 @@ def fence(run: Run) -> dict[str, Any]:
 def unfence(run: Run) -> None:
     """The old primary takes writes and the application's logins again (an aborted cutover)."""
     with run.hosts.old_primary() as source:
-        source.psql(f"ALTER ROLE {sql_identifier(run.fleet.postgres.user)} LOGIN")
+        source.psql(f"BEGIN READ WRITE; ALTER ROLE {sql_identifier(run.fleet.postgres.user)} LOGIN; COMMIT")
         source.psql("ALTER SYSTEM RESET default_transaction_read_only")
         source.psql("SELECT pg_reload_conf()")
         if server_state(source).read_only:
@@ -238,6 +239,8 @@ def promote(run: Run) -> dict[str, Any]:
         state = server_state(replica)
         if state.in_recovery:
             raise CutoverError(f"{run.target.name} is still in recovery after pg_promote")
+        # The fence's NOLOGIN came over with the WAL: the new primary takes the application again.
+        replica.psql(f"BEGIN READ WRITE; ALTER ROLE {sql_identifier(run.fleet.postgres.user)} LOGIN; COMMIT")
     run.record["promoted"] = True  # from now on the fleet's db host is its primary, for every command
     run.save()
     return {"lsn": state.position}
