@@ -44,9 +44,21 @@ def processes(name: str) -> list[int]:
     """Every process of the host, nspawn included, from the first hierarchy's whole subtree."""
     found: list[int] = []
     for path in paths(name)[:1]:
-        for procs in path.rglob("cgroup.procs"):
-            found.extend(int(line) for line in procs.read_text().split())
+        for procs in _walk(path, "cgroup.procs"):
+            with contextlib.suppress(FileNotFoundError):  # the host's systemd removed it meanwhile
+                found.extend(int(line) for line in procs.read_text().split())
     return found
+
+
+def _walk(path: Path, pattern: str) -> list[Path]:
+    """`path.rglob(pattern)`, asked again when a cgroup vanishes under the walk (the host's own
+    systemd removes its cgroups as its units stop)."""
+    for _ in range(5):
+        try:
+            return list(path.rglob(pattern))
+        except FileNotFoundError:
+            continue
+    return list(path.rglob(pattern))
 
 
 def memory_usage(name: str) -> int | None:
@@ -65,10 +77,11 @@ def remove(name: str) -> None:
         if not path.exists():
             continue
         children = sorted(
-            (child for child in path.rglob("*") if child.is_dir()),
+            (child for child in _walk(path, "*") if child.is_dir()),
             key=lambda child: len(child.parts),
         )
         for directory in [*reversed(children), path]:
-            directory.rmdir()
+            with contextlib.suppress(FileNotFoundError):  # gone already: the host's systemd removed it
+                directory.rmdir()
         with contextlib.suppress(OSError):  # another host still has its cgroup there
             path.parent.rmdir()
