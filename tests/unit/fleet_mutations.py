@@ -103,7 +103,12 @@ def rename_group(draw: st.DrawFn, document: dict[str, Any]) -> str:
     groups = document["groups"]
     old = draw(st.sampled_from(sorted(groups)))
     new = draw(st.one_of(st.sampled_from(TYPO_GROUPS), NAME))
-    groups.setdefault(new, []).extend(groups.pop(old))
+    moved = groups.pop(old)
+    target = groups.setdefault(new, [])
+    if isinstance(moved, list) and isinstance(target, list):
+        target.extend(moved)
+    else:  # an earlier mutation made one of them something else than a list of hosts
+        groups[new] = moved
     return f"rename_group {old} -> {new}"
 
 
@@ -117,7 +122,8 @@ def rename_host(draw: st.DrawFn, document: dict[str, Any]) -> str:
         hosts[new] = hosts.pop(old)
     if where in ("everywhere", "group"):
         for members in document["groups"].values():
-            members[:] = [new if member == old else member for member in members]
+            if isinstance(members, list):  # an earlier mutation may have made a group something else
+                members[:] = [new if member == old else member for member in members]
     return f"rename_host {old} -> {new} ({where})"
 
 
