@@ -164,7 +164,9 @@ def check_the_sample(accepted: list[dict[str, Any]], root: Path) -> dict[str, in
             if directory:
                 instances = {"mastodon-streaming@.service": files["ports"][host]}
                 result = verify_units(directory, units, instances)
-                assert (result.returncode, result.stdout + result.stderr) == (0, ""), host
+                assert (result.returncode, result.stdout + result.stderr) == (0, ""), (
+                    f"{host}: systemd-analyze verify said:\n{result.stdout}{result.stderr}\nunits: {sorted(units)}"
+                )
                 counts["systemd"] += 1
         for host, table in files["tables"].items():
             directory = fresh(table)
