@@ -80,6 +80,18 @@ def lock_host(fleet: Fleet, inventory: Any) -> tuple[str, dict[str, Any]] | None
     return None
 
 
+@contextmanager
+def _on_lock_host(fleet: Fleet, inventory: Any) -> Iterator[tuple[str, Any] | None]:
+    """An SSH session to the lock host, with its name; None when the fleet has no lock."""
+    place = lock_host(fleet, inventory)
+    if place is None:
+        yield None
+        return
+    name, data = place
+    with connected(name, data) as remote:
+        yield name, remote
+
+
 def _read(remote: Any) -> Holder | None:
     text = remote.run(f"cat {HOLDER_FILE} 2>/dev/null || true").strip()
     if not text:
@@ -106,12 +118,11 @@ def _gone(holder: Holder) -> bool:
 def take(fleet: Fleet, inventory: Any, command: str) -> Holder | None:
     """Take the fleet's lock for this run (None: no lock for this fleet, or the parent command holds
     it); FleetLocked, naming the holder, when another run has it."""
-    place = lock_host(fleet, inventory)
     inherited = os.environ.get(TOKEN_VARIABLE)
-    if place is None:
-        return None
-    name, data = place
-    with connected(name, data) as remote:
+    with _on_lock_host(fleet, inventory) as session:
+        if session is None:
+            return None
+        name, remote = session
         if inherited:
             holder = _read(remote)
             if holder is not None and holder.token == inherited:
@@ -145,11 +156,10 @@ def take(fleet: Fleet, inventory: Any, command: str) -> Holder | None:
 
 def give_back(fleet: Fleet, inventory: Any, holder: Holder) -> None:
     """Remove the lock if it is still this run's (a break may have handed it to someone else)."""
-    place = lock_host(fleet, inventory)
-    if place is None:
-        return
-    name, data = place
-    with connected(name, data) as remote:
+    with _on_lock_host(fleet, inventory) as session:
+        if session is None:
+            return
+        _, remote = session
         remote.run(
             f"grep -q {shell(holder.token)} {shell(HOLDER_FILE)} 2>/dev/null && rm -rf {shell(LOCK_DIRECTORY)}; true"
         )
@@ -157,12 +167,11 @@ def give_back(fleet: Fleet, inventory: Any, holder: Holder) -> None:
 
 def break_lock(fleet: Fleet, inventory: Any, reason: str) -> Holder | None:
     """Remove whoever's lock, logged on the host (journal, tag mastofleet) with who broke it and why."""
-    place = lock_host(fleet, inventory)
-    if place is None:
-        return None
-    name, data = place
     me = this_run("lock break")
-    with connected(name, data) as remote:
+    with _on_lock_host(fleet, inventory) as session:
+        if session is None:
+            return None
+        _, remote = session
         holder = _read(remote)
         if holder is None:
             return None
@@ -172,12 +181,8 @@ def break_lock(fleet: Fleet, inventory: Any, reason: str) -> Holder | None:
 
 
 def held_by(fleet: Fleet, inventory: Any) -> Holder | None:
-    place = lock_host(fleet, inventory)
-    if place is None:
-        return None
-    name, data = place
-    with connected(name, data) as remote:
-        return _read(remote)
+    with _on_lock_host(fleet, inventory) as session:
+        return None if session is None else _read(session[1])
 
 
 def _inventory_argument() -> str:
